@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     chroma_path: Path | None = None  # default: <data_dir>/chroma
     chroma_url: str | None = None  # e.g. http://chroma:8000 -> HttpClient instead of PersistentClient
     redis_url: str | None = None  # unset: in-process store (the embedded default)
+    redis_prefix: str = "concierge:"  # key prefix, so several deployments can share one Redis
     require_redis: bool = False  # tests: fail instead of skipping when Redis does not answer
     conversation_ttl_s: int = 30 * 24 * 3600
     dedupe_ttl_s: int = 7 * 24 * 3600  # WhatsApp retries failed deliveries for up to 7 days

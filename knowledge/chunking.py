@@ -32,7 +32,10 @@ def chunk_document(doc: Document, max_chars: int = 900) -> list[Chunk]:
         body = f"{question}\n\n{doc.text}".strip()
         return [_chunk(doc, 0, body, body, heading=None)]
     if doc.kind in ("markdown", "html"):
-        sections = _markdown_sections(doc.text, doc.title)
+        sections = [
+            (plain_markdown(h) if h else None, plain_markdown(body))
+            for h, body in _markdown_sections(doc.text, doc.title)
+        ]
     else:
         sections = [(None, doc.text)]
 
@@ -69,6 +72,33 @@ def _chunk(doc: Document, n: int, text: str, body: str, heading: str | None) -> 
         content_hash=doc.content_hash,
         position=n,
     )
+
+
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
+_CODE = re.compile(r"`([^`\n]+)`")
+_TABLE_RULE = re.compile(r"^\s*\|?[\s:|-]*-{3,}[\s:|-]*$")
+
+
+def plain_markdown(text: str) -> str:
+    """Markdown reduced to readable text: link text kept, emphasis marks and table rules gone.
+
+    Chunks are embedded and quoted back to customers, where `**` and raw URLs are noise.
+    """
+    text = _LINK.sub(r"\1", text)
+    text = _STRONG.sub(r"\2", text)
+    text = _EMPHASIS.sub(r"\1", text)
+    text = _CODE.sub(r"\1", text)
+    lines = []
+    for line in text.split("\n"):
+        if _TABLE_RULE.match(line) and "|" in line:
+            continue
+        stripped = line.strip()
+        if stripped.startswith("|") and stripped.endswith("|") and len(stripped) > 1:
+            line = " | ".join(cell.strip() for cell in stripped[1:-1].split("|"))
+        lines.append(line)
+    return "\n".join(lines).strip()
 
 
 def _prefix(title: str, heading: str | None) -> str:
@@ -180,4 +210,4 @@ def _pack(units: list[tuple[str, str]], max_chars: int) -> list[str]:
     return pieces
 
 
-__all__ = ["chunk_document", "chunk_documents", "split_text", "CHUNKING_VERSION"]
+__all__ = ["chunk_document", "chunk_documents", "split_text", "plain_markdown", "CHUNKING_VERSION"]

@@ -202,7 +202,7 @@ def _load_markdown(path: Path, rel: str) -> list[Document]:
 
 # --------------------------------------------------------------------------- html
 
-_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "head", "form", "button")
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "head", "title", "form", "button")
 _BLOCK_TAGS = {
     "p", "div", "section", "article", "main", "aside", "header", "footer", "nav", "blockquote",
     "pre", "ul", "ol", "dl", "dt", "dd", "table", "thead", "tbody", "tfoot", "figure",

@@ -42,7 +42,7 @@ class Embedder:
         self.batch_size = batch_size
         self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
         self._model.eval()
-        self.dim: int = int(self._model.get_sentence_embedding_dimension() or 384)
+        self.dim: int = _dimension(self._model)
         # torch modules are not re-entrant across threads for the same inputs buffers;
         # a lock keeps concurrent request threads correct at negligible cost for short texts.
         self._lock = threading.Lock()
@@ -107,3 +107,11 @@ def get_embedder(model_path: str | None = None) -> Embedder:
             embedder = Embedder(path)
             _CACHE[path] = embedder
     return embedder
+
+
+def _dimension(model: object) -> int:
+    # sentence-transformers renamed the accessor in 5.x; support both spellings.
+    getter = getattr(model, "get_embedding_dimension", None) or getattr(
+        model, "get_sentence_embedding_dimension"
+    )
+    return int(getter() or 384)

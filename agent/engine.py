@@ -1,0 +1,589 @@
+"""The turn engine: one customer message in, one Decision out.
+
+Under a per-conversation lock: load the conversation; relay to the humans if they own it;
+input guardrails; policy; conversation-aware retrieval; answerability (clarify once, then
+escalate); compose; ground; output checks; format for the channel; persist (redacted).
+handle() never raises: odd input gets a clarifying or polite reply.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agent.composers.base import Composed, ComposeRequest, Composer, ComposerError
+from agent.composers.extractive import ExtractiveComposer
+from agent.conversation import Conversation, ConversationStatus, Turn
+from agent.decision import Citation, Decision
+from agent.escalation import EscalationSink, Handoff, escalation_message
+from agent.formatting import fit_text, format_reply
+from agent.messages import InboundMessage
+from agent.outbound import RecordingSender, Sender
+from agent.packet import ContextPacket
+from agent.settings import Settings
+from agent.store import ConversationStore, LockTimeout
+from guardrails.codes import Action, Priority, Reason
+from guardrails.grounding import GroundingResult, check_grounding, split_sentences
+from guardrails.pii import redact
+from guardrails.report import HistoryItem, InputReport, PolicyOutcome, Redaction
+from guardrails.verdict import Verdict
+from retrieval.passage import Passage
+
+log = logging.getLogger(__name__)
+
+HISTORY_USER_TURNS = 3  # previous user turns given to retrieval for follow-ups
+GUARD_HISTORY_TURNS = 8
+DECISION_CACHE = 4096  # decisions kept in process for exact replay of duplicate deliveries
+LOCK_TIMEOUT_S = 15.0
+_HOURS_RE = re.compile(
+    r"\b(\d{1,2}(:\d{2})?\s?(am|pm|[ap]\.m\.)|\d{1,2}:\d{2}|24/7|around the clock|"
+    r"(mon|tues|wednes|thurs|fri|satur|sun)day)\b", re.IGNORECASE)
+_HOURS_QUERY = "When is the customer support team available? Opening hours to talk to a person"
+
+DM_INVITE = ("Thanks for reaching out! This is best handled privately: please send us a direct "
+             "message so we can help with the details there.")
+DECLINE_TEXT = {
+    "abuse": "I'm here to help, but I can't continue with messages like that. If you have a "
+             "question about an order, a product or your account, I'm happy to help.",
+    "manipulation": "I can't help with that request. If you have a question about an order, a "
+                    "product or your account, I'm happy to help.",
+    "default": "I'm sorry, that's not something I can help with here. I can answer questions "
+               "about orders, products, shipping, returns and your account.",
+}
+EMPTY_TEXT = "Hi! How can I help you today? Tell me a little about your question."
+ATTACHMENT_TEXT = ("Thanks! I can only read text at the moment. Could you describe what you need "
+                   "help with in a few words?")
+ERROR_TEXT = ("Sorry, something went wrong on my side. Could you send your message again in a "
+              "moment? If it's urgent, ask for a person and I'll hand you over.")
+BUSY_TEXT = "I'm still working on your previous message; I'll answer that first."
+CRISIS_TEXT = ("If you or someone else is in immediate danger, please contact your local "
+               "emergency number right away.")
+
+
+@dataclass
+class _Turn:
+    """Everything the engine learns about one turn, before it becomes a Decision."""
+
+    msg: InboundMessage
+    text: str  # sanitised original text (in memory only)
+    redaction: Redaction
+    started: float
+    note: str = ""
+    report: InputReport | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    answerability: float | None = None
+
+
+def sanitise(text: Any, max_chars: int) -> tuple[str, str]:
+    """Text safe to process: valid Unicode, no control characters, at most max_chars.
+
+    Returns (text, note); the note says what was changed.
+    """
+    note = ""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    # lone surrogates (broken UTF-16 from some clients) cannot be encoded: replace them
+    text = text.encode("utf-8", "replace").decode("utf-8", "replace")
+    if len(text) > max_chars:
+        note = f"message cut to its first {max_chars} characters"
+        text = text[:max_chars]
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+    return unicodedata.normalize("NFC", text).strip(), note
+
+
+def _has_words(text: str) -> bool:
+    return any(ch.isalnum() for ch in text)
+
+
+class Engine:
+    """The turn pipeline; one instance serves many conversations and threads."""
+
+    def __init__(self, settings: Settings, *, store: ConversationStore, index: Any, guard: Any,
+                 policy: Any, composer: Composer, sink: EscalationSink | None = None,
+                 sender: Sender | None = None,
+                 embed: Callable[[list[str]], np.ndarray] | None = None,
+                 fallback: Composer | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.index = index
+        self.guard = guard
+        self.policy = policy
+        self.composer = composer
+        self.sink = sink
+        self.embed = embed
+        self.fallback = fallback or (composer if isinstance(composer, ExtractiveComposer)
+                                     else ExtractiveComposer(embed=embed))
+        self.handoff = Handoff(store, sender or RecordingSender(store, role="agent"), sink,
+                               lock_timeout_s=LOCK_TIMEOUT_S)
+        self._decisions: OrderedDict[tuple[str, str], Decision] = OrderedDict()
+        self._decisions_lock = threading.Lock()
+        self._hours: str | None | bool = False  # False: not looked up yet
+        self._policy_kwargs = _accepted_kwargs(getattr(policy, "decide", None))
+
+    # ------------------------------------------------------------------ public API
+    def handle(self, msg: InboundMessage) -> Decision:
+        """Decide and record one turn; never raises for bad input or a failing part."""
+        started = time.perf_counter()
+        try:
+            with self.store.lock(msg.conversation_key, timeout_s=LOCK_TIMEOUT_S):
+                decision = self._locked_turn(msg, started)
+        except LockTimeout:
+            decision = Decision(action=Action.CLARIFY, text=BUSY_TEXT, parts=[BUSY_TEXT],
+                                composer="template", composer_note="conversation lock timed out")
+        except Exception as exc:  # noqa: BLE001 - a turn must end with a reply, whatever broke
+            log.exception("turn failed for conversation %s", msg.conversation_key)
+            decision = Decision(action=Action.CLARIFY, text=ERROR_TEXT, parts=[ERROR_TEXT],
+                                composer="template",
+                                composer_note=f"internal error: {type(exc).__name__}")
+        decision.conversation_id = msg.conversation_key
+        decision.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        return decision
+
+    def seed_history(self, msg_template: InboundMessage, history: Sequence[dict[str, str]]) -> None:
+        """Start a conversation from turns the bot did not produce (eval `history:`), redacted."""
+        with self.store.lock(msg_template.conversation_key, timeout_s=LOCK_TIMEOUT_S):
+            conv = self.store.get(msg_template.conversation_key) or self._new_conversation(msg_template)
+            for item in history:
+                role = str(item.get("role", "user"))
+                role = role if role in ("user", "bot", "agent") else "user"
+                text, _ = sanitise(item.get("text", ""), self.settings.max_message_chars)
+                red = redact(text)
+                conv.turns.append(Turn(role=role, text=red.text))
+                if role == "user":
+                    _merge_kinds(conv, red.kinds)
+            self.store.save(conv)
+
+    def conversation(self, key: str) -> Conversation | None:
+        return self.store.get(key)
+
+    def packet(self, case_id: str) -> ContextPacket | None:
+        return self.store.packet(case_id)
+
+    # ------------------------------------------------------------------ the turn
+    def _locked_turn(self, msg: InboundMessage, started: float) -> Decision:
+        key = msg.conversation_key
+        cached = self._cached(key, msg.message_id)
+        if cached is not None:
+            return cached
+        conv = self.store.get(key)
+        if conv is not None:
+            replay = self._replay(conv, msg.message_id)
+            if replay is not None:
+                return replay
+        else:
+            conv = self._new_conversation(msg)
+        if conv.status == ConversationStatus.RESOLVED:
+            conv.status = ConversationStatus.BOT  # a new question after a resolved case
+
+        text, note = sanitise(msg.text, self.settings.max_message_chars)
+        turn = _Turn(msg=msg, text=text, redaction=redact(text), started=started, note=note)
+
+        if conv.status in (ConversationStatus.AWAITING_HUMAN, ConversationStatus.HUMAN):
+            decision = self._relay(conv, turn)
+        elif not _has_words(text):
+            decision = self._no_words(conv, turn)
+        else:
+            decision = self._bot_turn(conv, turn)
+        if turn.note and not decision.composer_note:
+            decision.composer_note = turn.note
+        self._remember(key, msg.message_id, decision)
+        return decision
+
+    def _bot_turn(self, conv: Conversation, turn: _Turn) -> Decision:
+        msg = turn.msg
+        public = msg.is_public
+        history_items = _guard_history(conv)
+        report = self.guard.check(turn.text, public=public, history=history_items)
+        turn.report = report
+        turn.redaction = report.redacted
+        turn.verdicts = [v for v in report.verdicts if v.triggered]
+        conv.sentiment.append(round(float(report.sentiment), 4))
+        _merge_kinds(conv, report.redacted.kinds)
+        self._add_user_turn(conv, turn)
+
+        outcome = self._decide(report, public, conv)
+        if outcome.action == Action.ESCALATE:
+            return self._escalate(conv, turn, outcome.reasons or [Reason.OTHER], outcome.priority,
+                                  outcome.sla_minutes, evidence=outcome.evidence,
+                                  public=public or outcome.public_move)
+        if outcome.action == Action.MOVE_TO_PRIVATE:
+            return self._finish(conv, turn, Action.MOVE_TO_PRIVATE, DM_INVITE, public_text=DM_INVITE,
+                                reasons=outcome.reasons, priority=outcome.priority)
+        if outcome.action == Action.DECLINE:
+            return self._finish(conv, turn, Action.DECLINE, _decline_text(outcome, turn.verdicts),
+                                reasons=[])
+        if outcome.action == Action.CLARIFY:  # far from every KB topic: ask, naming the nearest ones
+            turn.passages = list(self._search(conv, turn).passages)
+            conv.unanswered_turns += 1
+            return self._clarify(conv, turn, turn.passages)
+        if outcome.action == Action.RELAY:  # not a policy outcome today; be safe
+            return self._relay(conv, turn, already_recorded=True)
+
+        # --- answer from the knowledge base
+        result = self._search(conv, turn)
+        turn.passages = list(result.passages)
+        turn.answerability = float(result.answerability)
+        if not turn.passages or turn.answerability < self.settings.answerability_threshold:
+            return self._unanswerable(conv, turn, public)
+        return self._answer(conv, turn, public)
+
+    def _search(self, conv: Conversation, turn: _Turn) -> Any:
+        """Retrieval with the previous user turns as context, so follow-ups find their topic."""
+        prior_users = [t.text for t in conv.turns[:-1] if t.role == "user"][-HISTORY_USER_TURNS:]
+        return self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
+                                 history=prior_users or None)
+
+    def _answer(self, conv: Conversation, turn: _Turn, public: bool) -> Decision:
+        request = ComposeRequest(
+            question=turn.redaction.text, passages=turn.passages,
+            history=[(t.role, t.text) for t in conv.turns[:-1][-6:]],
+            channel=turn.msg.channel, public=public)
+        composed, grounding, note = self._compose(request, turn)
+        if composed is None:
+            return self._unanswerable(conv, turn, public, why=note)
+        cited = _cited_passages(composed, grounding)
+        link = cited[0].url if cited else None
+        formatted = format_reply(composed.text, turn.msg.channel, public=public, link=link)
+        reply = _scrub(formatted.text, turn.redaction.values)
+        parts = [_scrub(p, turn.redaction.values) for p in formatted.parts]
+        conv.unanswered_turns = 0
+        conv.clarifications = 0
+        return self._finish(conv, turn, Action.ANSWER, reply, parts=parts,
+                            citations=_citations(cited), composer=composed.composer,
+                            composer_note=note, grounded=grounding.share)
+
+    def _compose(self, request: ComposeRequest, turn: _Turn
+                 ) -> tuple[Composed | None, GroundingResult | None, str]:
+        """Primary composer, gated by grounding and output checks; extractive as the fallback."""
+        notes: list[str] = []
+        attempts: list[Composer] = [self.composer]
+        if self.fallback is not self.composer:
+            attempts.append(self.fallback)
+        for composer in attempts:
+            try:
+                composed = composer.compose(request)
+            except ComposerError as exc:
+                notes.append(str(exc))
+                continue
+            except Exception as exc:  # noqa: BLE001 - a broken composer must not break the turn
+                notes.append(f"{composer.name} failed: {type(exc).__name__}")
+                continue
+            sources = composed.passages or request.passages
+            grounding = check_grounding(composed.text, [p.text for p in sources], self.embed)
+            if not grounding.ok:
+                bad = grounding.unsupported
+                why = bad[0].why if bad else "nothing attributable"
+                notes.append(f"{composer.name} reply failed grounding "
+                             f"({len(bad)} unsupported sentence(s): {why})")
+                continue
+            failed = self._output_problems(composed.text, sources, turn)
+            if failed:
+                notes.append(f"{composer.name} reply failed output checks: {', '.join(failed)}")
+                continue
+            return composed, grounding, "; ".join(notes)
+        return None, None, "; ".join(notes)
+
+    def _output_problems(self, reply: str, passages: list[Passage], turn: _Turn) -> list[str]:
+        checker = _output_checker()
+        if checker is None:
+            return [] if not any(v and v in reply for v in turn.redaction.values) else ["pii_echo"]
+        verdicts = checker(reply, passages=[p.text for p in passages], channel=turn.msg.channel,
+                           public=turn.msg.is_public, pii_values=list(turn.redaction.values))
+        fired = [v for v in verdicts if v.triggered and v.check != "length"]  # formatting fits length
+        turn.verdicts.extend(fired)
+        return [f"{v.check}" for v in fired]
+
+    # ------------------------------------------------------------------ outcomes
+    def _unanswerable(self, conv: Conversation, turn: _Turn, public: bool, why: str = "") -> Decision:
+        conv.unanswered_turns += 1
+        if conv.clarifications < 1:
+            return self._clarify(conv, turn, turn.passages, note=why)
+        priority = self._priority([Reason.NO_ANSWER])
+        return self._escalate(conv, turn, [Reason.NO_ANSWER], priority, None, evidence=[],
+                              public=public, note=why)
+
+    def _clarify(self, conv: Conversation, turn: _Turn, passages: list[Passage], note: str = "") -> Decision:
+        conv.clarifications += 1
+        titles = list(dict.fromkeys(p.title for p in passages))[:3]
+        if len(titles) >= 2:
+            topics = ", ".join(f'"{t}"' for t in titles[:-1]) + f' or "{titles[-1]}"'
+            text = (f"I want to make sure I get this right. Is your question about {topics}? "
+                    "A few more details (for example the product or what happened) will help me find the answer.")
+        elif titles:
+            text = (f'I want to make sure I get this right. Is your question about "{titles[0]}"? '
+                    "Could you tell me a bit more about what you need?")
+        else:
+            text = ("I want to make sure I get this right. Could you tell me a bit more about what "
+                    "you need help with, for example an order, a delivery, a return or your account?")
+        formatted = fit_text(text, turn.msg.channel, public=turn.msg.is_public)
+        return self._finish(conv, turn, Action.CLARIFY, formatted.text, parts=formatted.parts,
+                            composer_note=note)
+
+    def _escalate(self, conv: Conversation, turn: _Turn, reasons: list[Reason],
+                  priority: Priority | None, sla_minutes: int | None, *, evidence: list[Verdict],
+                  public: bool, note: str = "") -> Decision:
+        priority = priority or self._priority(reasons)
+        sla = sla_minutes if sla_minutes is not None else self._sla(priority)
+        hours = None if public else self._support_hours()
+        # The bot's reply is part of the transcript the human reads, so record it first.
+        placeholder = Turn(role="bot", text="", action=str(Action.ESCALATE),
+                           message_id=turn.msg.message_id)
+        conv.turns.append(placeholder)
+        packet = self.handoff.escalate(
+            conv, reasons=reasons, priority=priority, sla_minutes=sla, evidence=evidence,
+            passages=turn.passages, public=public,
+            intent=_intent(reasons, turn.passages), pii_values=list(turn.redaction.values))
+        text = escalation_message(packet.case_id, hours_text=hours, public=public)
+        if Reason.SAFETY_CRISIS in reasons:
+            text = f"{CRISIS_TEXT} {text}"
+        formatted = fit_text(text, turn.msg.channel, public=public)
+        placeholder.text = formatted.text
+        public_text = formatted.text if public else None
+        return self._finish(conv, turn, Action.ESCALATE, formatted.text, parts=formatted.parts,
+                            reasons=reasons, priority=priority, case_id=packet.case_id,
+                            public_text=public_text, composer_note=note, bot_turn=placeholder)
+
+    def _relay(self, conv: Conversation, turn: _Turn, already_recorded: bool = False) -> Decision:
+        if not already_recorded:
+            _merge_kinds(conv, turn.redaction.kinds)
+            self._add_user_turn(conv, turn)
+        conv.updated_at = _utcnow()
+        self.store.save(conv)
+        self.handoff.relay(conv, turn.redaction.text)
+        return Decision(action=Action.RELAY, case_id=conv.case_id, composer="",
+                        verdicts=[], conversation_id=conv.id)
+
+    def _no_words(self, conv: Conversation, turn: _Turn) -> Decision:
+        self._add_user_turn(conv, turn)
+        text = ATTACHMENT_TEXT if turn.msg.attachments and not turn.text else EMPTY_TEXT
+        formatted = fit_text(text, turn.msg.channel, public=turn.msg.is_public)
+        return self._finish(conv, turn, Action.CLARIFY, formatted.text, parts=formatted.parts)
+
+    def _finish(self, conv: Conversation, turn: _Turn, action: Action, text: str, *,
+                parts: list[str] | None = None, public_text: str | None = None,
+                citations: list[Citation] | None = None, reasons: Sequence[Reason] = (),
+                priority: Priority | None = None, case_id: str | None = None,
+                composer: str = "template", composer_note: str = "", grounded: float | None = None,
+                bot_turn: Turn | None = None) -> Decision:
+        """Record the bot's turn (redacted), save the conversation, build the Decision."""
+        text = _scrub(text, turn.redaction.values)
+        if bot_turn is None:
+            conv.turns.append(Turn(role="bot", text=text, action=str(action),
+                                   citations=[c.doc_id for c in citations or []],
+                                   message_id=turn.msg.message_id))
+        conv.updated_at = _utcnow()
+        self.store.save(conv)
+        return Decision(
+            action=action, text=text, parts=parts if parts is not None else ([text] if text else []),
+            public_text=public_text, citations=citations or [], reasons=list(reasons),
+            priority=priority, case_id=case_id or (conv.case_id if action == Action.ESCALATE else None),
+            verdicts=_public_verdicts(turn.verdicts), composer=composer,
+            composer_note=composer_note, grounded=grounded, conversation_id=conv.id)
+
+    # ------------------------------------------------------------------ helpers
+    def _add_user_turn(self, conv: Conversation, turn: _Turn) -> None:
+        conv.turns.append(Turn(role="user", text=turn.redaction.text, message_id=turn.msg.message_id))
+
+    def _new_conversation(self, msg: InboundMessage) -> Conversation:
+        return Conversation(id=msg.conversation_key, customer_id=msg.customer_id,
+                            customer_handle=msg.customer_handle, channel=msg.channel,
+                            platform=msg.platform, link=msg.link)
+
+    def _decide(self, report: InputReport, public: bool, conv: Conversation) -> PolicyOutcome:
+        available = {"public": public, "conversation": conv, "conv": conv,
+                     "unanswered_turns": conv.unanswered_turns,
+                     "clarifications": conv.clarifications, "status": conv.status}
+        kwargs = {k: v for k, v in available.items() if k in self._policy_kwargs}
+        return self.policy.decide(report, **kwargs)
+
+    def _priority(self, reasons: list[Reason]) -> Priority:
+        try:
+            return self.policy.priority_for(reasons)
+        except Exception:  # noqa: BLE001 - a policy without an entry still gets a sane default
+            return Priority.NORMAL
+
+    def _sla(self, priority: Priority) -> int:
+        try:
+            return int(self.policy.sla_minutes(priority))
+        except Exception:  # noqa: BLE001
+            return {Priority.URGENT: 15, Priority.HIGH: 60, Priority.NORMAL: 240}.get(priority, 1440)
+
+    def _support_hours(self) -> str | None:
+        """The human team's hours as the KB states them (looked up once, then remembered)."""
+        if self._hours is not False:
+            return self._hours  # type: ignore[return-value]
+        found: str | None = None
+        try:
+            result = self.index.search(_HOURS_QUERY, k=3)
+            for passage in result.passages:
+                from agent.composers.base import passage_body
+
+                for sentence in split_sentences(passage_body(passage)):
+                    if _HOURS_RE.search(sentence) and not sentence.endswith("?"):
+                        found = hours_span(sentence)
+                        if found:
+                            break
+                if found:
+                    break
+        except Exception:  # noqa: BLE001 - hours are a courtesy; never block an escalation
+            log.warning("could not look up the support hours in the KB")
+        self._hours = found
+        return found
+
+    def _cached(self, key: str, message_id: str) -> Decision | None:
+        with self._decisions_lock:
+            decision = self._decisions.get((key, message_id))
+        return decision.model_copy(deep=True) if decision is not None else None
+
+    def _remember(self, key: str, message_id: str, decision: Decision) -> None:
+        with self._decisions_lock:
+            self._decisions[(key, message_id)] = decision.model_copy(deep=True)
+            while len(self._decisions) > DECISION_CACHE:
+                self._decisions.popitem(last=False)
+
+    def _replay(self, conv: Conversation, message_id: str) -> Decision | None:
+        """A duplicate delivery seen by another process: rebuild the Decision from the stored turns."""
+        if not any(t.role == "user" and t.message_id == message_id for t in conv.turns):
+            return None
+        bot = next((t for t in conv.turns if t.role == "bot" and t.message_id == message_id), None)
+        if bot is None:
+            return Decision(action=Action.RELAY, case_id=conv.case_id, conversation_id=conv.id,
+                            composer_note="duplicate delivery")
+        citations = []
+        for doc_id in bot.citations:
+            meta = self.index.document(doc_id) or {}
+            citations.append(Citation(doc_id=doc_id, title=meta.get("title") or doc_id, url=meta.get("url")))
+        action = Action(bot.action) if bot.action in {a.value for a in Action} else Action.ANSWER
+        return Decision(action=action, text=bot.text, parts=[bot.text] if bot.text else [],
+                        citations=citations, conversation_id=conv.id,
+                        case_id=conv.case_id if action == Action.ESCALATE else None,
+                        composer="replay", composer_note="duplicate delivery")
+
+
+# ---------------------------------------------------------------------- module helpers
+def _utcnow():
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc)
+
+
+_DAY_RE = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
+_TIME_RE = re.compile(r"\d{1,2}(:\d{2})?(\s?(am|pm))?(\s?[-–]\s?\d{1,2}(:\d{2})?(\s?(am|pm))?)?"
+                      r"(\s(CET|CEST|GMT|UTC|[A-Z]{2,4}T))?", re.IGNORECASE)
+
+
+def hours_span(sentence: str) -> str | None:
+    """The opening-hours part of a KB sentence ('Monday to Friday 8:00–20:00 ... CET'), verbatim."""
+    day = _DAY_RE.search(sentence)
+    times = [m for m in _TIME_RE.finditer(sentence) if ":" in m.group(0) or re.search(r"am|pm", m.group(0), re.I)]
+    if not times:
+        return "24/7" if re.search(r"24/7|around the clock", sentence, re.I) else None
+    start = min(day.start(), times[0].start()) if day else times[0].start()
+    end = max(m.end() for m in times)
+    span = sentence[start:end].strip(" ,;")
+    return span if 4 <= len(span) <= 160 else None
+
+
+def _accepted_kwargs(func: Callable | None) -> set[str]:
+    if func is None:
+        return set()
+    try:
+        params = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return {"public"}
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return {"public"}
+    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+_OUTPUT_CHECKER: Any = False
+
+
+def _output_checker() -> Callable | None:
+    """guardrails.output_checks.check_output, if that module is installed."""
+    global _OUTPUT_CHECKER
+    if _OUTPUT_CHECKER is False:
+        try:
+            from guardrails.output_checks import check_output
+            _OUTPUT_CHECKER = check_output
+        except ImportError:
+            _OUTPUT_CHECKER = None
+    return _OUTPUT_CHECKER
+
+
+def _guard_history(conv: Conversation) -> list[HistoryItem]:
+    items = []
+    for t in conv.turns[-GUARD_HISTORY_TURNS:]:
+        role = "user" if t.role == "user" else "bot"
+        items.append(HistoryItem(role=role, text=t.text, action=t.action))
+    return items
+
+
+def _merge_kinds(conv: Conversation, kinds: Sequence[str]) -> None:
+    for kind in kinds:
+        if kind not in conv.pii_kinds:
+            conv.pii_kinds.append(kind)
+
+
+def _scrub(text: str, values: Sequence[str]) -> str:
+    """Last line of defence: no personal value from the customer's message leaves in a reply."""
+    for value in values:
+        if value and len(value) >= 3 and value in text:
+            text = text.replace(value, "[redacted]")
+    return text
+
+
+def _cited_passages(composed: Composed, grounding: GroundingResult | None) -> list[Passage]:
+    sources = composed.passages
+    if grounding is not None and grounding.sources:
+        picked = [sources[i] for i in grounding.sources if i < len(sources)]
+    else:
+        picked = sources[:1]
+    out: list[Passage] = []
+    seen: set[str] = set()
+    for p in picked:
+        if p.doc_id not in seen:
+            seen.add(p.doc_id)
+            out.append(p)
+    return out
+
+
+def _citations(passages: Sequence[Passage]) -> list[Citation]:
+    return [Citation(doc_id=p.doc_id, title=p.title, url=p.url, score=round(float(p.score), 4))
+            for p in passages]
+
+
+def _public_verdicts(verdicts: Sequence[Verdict]) -> list[Verdict]:
+    """Triggered verdicts, deduplicated (their reasons are redacted by the checks)."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for v in verdicts:
+        if (v.check, v.category) not in seen:
+            seen.add((v.check, v.category))
+            out.append(v)
+    return out
+
+
+def _decline_text(outcome: PolicyOutcome, verdicts: Sequence[Verdict]) -> str:
+    categories = {v.category for v in list(outcome.evidence) + list(verdicts)} | {v.check for v in verdicts}
+    if categories & {"abuse", "toxicity", "harassment"}:
+        return DECLINE_TEXT["abuse"]
+    if categories & {"manipulation", "prompt_injection", "jailbreak"}:
+        return DECLINE_TEXT["manipulation"]
+    return DECLINE_TEXT["default"]
+
+
+def _intent(reasons: Sequence[Reason], passages: Sequence[Passage]) -> str | None:
+    if passages and Reason.NO_ANSWER in reasons:
+        return f"question near: {passages[0].title}"
+    return str(reasons[0]).replace("_", " ") if reasons else None

@@ -1,0 +1,179 @@
+"""Channel formatting: fit a reply to each platform's limits, split or shorten at sentence ends.
+
+X counts characters by weight (twitter-text v3): most Latin text weighs 1, CJK and other
+wide scripts 2, an emoji sequence 2, and every URL 23 whatever its length.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from guardrails.codes import CHANNEL_LIMITS, Channel
+from guardrails.grounding import split_sentences
+
+X_URL_WEIGHT = 23
+# twitter-text v3 ranges that weigh 1; everything else weighs 2.
+_LIGHT_RANGES = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
+_URL_RE = re.compile(r"https?://[^\s<>\"]+|www\.[^\s<>\"]+", re.IGNORECASE)
+_ELLIPSIS = "…"
+# A reply on a public thread stays short even where the platform allows more.
+PUBLIC_MAX_CHARS = 600
+
+
+def _is_emoji(cp: int) -> bool:
+    return (0x1F000 <= cp <= 0x1FAFF or 0x2600 <= cp <= 0x27BF or 0x2B00 <= cp <= 0x2BFF
+            or 0x1F1E6 <= cp <= 0x1F1FF or cp in (0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139))
+
+
+def _is_joiner(cp: int) -> bool:
+    """Code points that continue an emoji sequence (ZWJ, variation selectors, skin tones, tags)."""
+    return cp in (0x200D, 0xFE0F, 0xFE0E, 0x20E3) or 0x1F3FB <= cp <= 0x1F3FF or 0xE0020 <= cp <= 0xE007F
+
+
+def _char_weight(cp: int) -> int:
+    return 1 if any(lo <= cp <= hi for lo, hi in _LIGHT_RANGES) else 2
+
+
+def _text_weight(text: str) -> int:
+    total = 0
+    in_emoji = False
+    pending_flag = False  # a regional indicator waiting for its pair
+    for i, ch in enumerate(text):
+        cp = ord(ch)
+        if in_emoji and _is_joiner(cp):
+            continue
+        if _is_emoji(cp):
+            # regional-indicator pairs (flags) and ZWJ sequences count once
+            regional = 0x1F1E6 <= cp <= 0x1F1FF
+            if in_emoji and (text[i - 1] == "\u200d" or (regional and pending_flag)):
+                pending_flag = False
+                continue
+            total += 2
+            in_emoji = True
+            pending_flag = regional
+        else:
+            in_emoji = pending_flag = False
+            total += _char_weight(cp)
+    return total
+
+
+def weighted_length(text: str) -> int:
+    """Length of the text as X counts it against the 280 limit."""
+    total = 0
+    last = 0
+    for match in _URL_RE.finditer(text):
+        total += _text_weight(text[last:match.start()]) + X_URL_WEIGHT
+        last = match.end()
+    return total + _text_weight(text[last:])
+
+
+def channel_limit(channel: Channel, public: bool) -> int:
+    limit = CHANNEL_LIMITS.get(channel, 2000)
+    if public and channel != Channel.X_PUBLIC:
+        limit = min(limit, PUBLIC_MAX_CHARS)
+    return limit
+
+
+def _measure(channel: Channel):
+    return weighted_length if channel == Channel.X_PUBLIC else len
+
+
+@dataclass
+class FormattedReply:
+    text: str  # the whole reply (for X public: the one post)
+    parts: list[str] = field(default_factory=list)  # messages to send, each within the limit
+    link_dropped: bool = False
+    shortened: bool = False
+
+
+def _cut_words(sentence: str, limit: int, measure) -> str:
+    """Cut one over-long sentence at a word boundary, ending with an ellipsis."""
+    words = sentence.split()
+    out = ""
+    for word in words:
+        candidate = f"{out} {word}".strip()
+        if measure(candidate + _ELLIPSIS) > limit:
+            break
+        out = candidate
+    if not out:  # a single giant token: cut characters
+        out = sentence
+        while out and measure(out + _ELLIPSIS) > limit:
+            out = out[:-1]
+    return out.rstrip(" ,;:") + _ELLIPSIS
+
+
+def shorten(text: str, limit: int, measure=len) -> str:
+    """Keep whole sentences from the start while they fit; cut the first one if none fits."""
+    if measure(text) <= limit:
+        return text
+    out = ""
+    for sentence in split_sentences(text):
+        candidate = f"{out} {sentence}".strip()
+        if measure(candidate) > limit:
+            break
+        out = candidate
+    return out or _cut_words(split_sentences(text)[0] if split_sentences(text) else text, limit, measure)
+
+
+def split_parts(text: str, limit: int, measure=len) -> list[str]:
+    """Split into messages within the limit at paragraph/sentence ends; none is empty."""
+    if measure(text) <= limit:
+        return [text] if text else []
+    parts: list[str] = []
+    current = ""
+    for paragraph in text.split("\n\n"):
+        first_in_paragraph = True
+        for sentence in split_sentences(paragraph) or [paragraph]:
+            pieces = [sentence]
+            if measure(sentence) > limit:  # a sentence longer than a message: cut it in words
+                pieces = []
+                rest = sentence
+                while measure(rest) > limit:
+                    head = _cut_words(rest, limit, measure)[: -len(_ELLIPSIS)]
+                    if not head.strip():
+                        head = rest[:limit]
+                    pieces.append(head.strip())
+                    rest = rest[len(head):].strip()
+                if rest:
+                    pieces.append(rest)
+            for piece in pieces:
+                joiner = "\n\n" if first_in_paragraph else " "
+                first_in_paragraph = False
+                candidate = f"{current}{joiner}{piece}" if current else piece
+                if measure(candidate) <= limit:
+                    current = candidate
+                else:
+                    if current:
+                        parts.append(current)
+                    current = piece
+    if current:
+        parts.append(current)
+    return parts
+
+
+def format_reply(body: str, channel: Channel, *, public: bool = False, link: str | None = None,
+                 link_label: str = "More") -> FormattedReply:
+    """Body plus an optional citation link, fitted to the channel (X public: one post)."""
+    body = re.sub(r"[ \t]+", " ", body).strip()
+    limit = channel_limit(channel, public)
+    measure = _measure(channel)
+    link_line = f"{link_label}: {link}" if link else ""
+    if channel == Channel.X_PUBLIC or public:
+        full = f"{body} {link_line}".strip() if link_line else body
+        if measure(full) <= limit:
+            return FormattedReply(text=full, parts=[full])
+        if link_line:
+            room = limit - measure(" " + link_line)
+            if room >= 80:  # enough room for a useful sentence: keep the link
+                text = f"{shorten(body, room, measure)} {link_line}"
+                return FormattedReply(text=text, parts=[text], shortened=True)
+        text = shorten(body, limit, measure)
+        return FormattedReply(text=text, parts=[text], link_dropped=bool(link_line), shortened=True)
+    full = f"{body}\n\n{link_line}" if link_line else body
+    parts = split_parts(full, limit, measure)
+    return FormattedReply(text=full, parts=parts, shortened=len(parts) > 1)
+
+
+def fit_text(text: str, channel: Channel, *, public: bool = False) -> FormattedReply:
+    """A template message (no link) fitted to the channel."""
+    return format_reply(text, channel, public=public)

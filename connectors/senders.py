@@ -1,0 +1,421 @@
+"""Platform senders (agent.outbound.Sender): Graph Send API, X v2, Telegram sendMessage, web chat.
+
+PlatformSender routes by the conversation's channel and makes every send idempotent:
+an OutboundLedger lease is taken before the HTTP call and marked done after it
+succeeds, so a retried turn (a worker killed and its entry reclaimed) never sends
+twice. Long texts are split at sentence ends to each API's limit.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from agent.conversation import Conversation, ConversationStatus
+from agent.formatting import shorten, split_parts, weighted_length
+from guardrails.codes import Channel
+
+log = logging.getLogger("concierge.senders")
+
+Role = Literal["bot", "agent"]
+WINDOW = timedelta(hours=24)
+HUMAN_AGENT_WINDOW = timedelta(days=7)
+SENT_TTL_S = 7 * 24 * 3600
+
+
+class SendError(RuntimeError):
+    """The platform refused the message for good (bad token, bad recipient, too long)."""
+
+
+class TransientSendError(SendError):
+    """Worth retrying later: rate limit, 5xx, network, or another worker mid-send."""
+
+
+class WindowClosed(SendError):
+    """The platform's messaging window is closed for this kind of message."""
+
+
+# --- idempotency ledger ------------------------------------------------------------------
+
+class OutboundLedger(Protocol):
+    def begin(self, key: str, lease_s: float) -> Literal["go", "done", "busy"]: ...
+    def done(self, key: str) -> None: ...
+    def abort(self, key: str) -> None: ...
+
+
+_BEGIN = """
+local v = redis.call('GET', KEYS[1])
+if v == 'done' then return 'done' end
+if v then return 'busy' end
+redis.call('SET', KEYS[1], 'lease', 'PX', ARGV[1])
+return 'go'
+"""
+_ABORT = """
+if redis.call('GET', KEYS[1]) == 'lease' then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class RedisLedger:
+    """Send state per idempotency key in Redis: absent, 'lease' (someone is sending), 'done'."""
+
+    def __init__(self, client: Any, prefix: str = "concierge:") -> None:
+        self.r = client
+        self.prefix = prefix
+        self._begin = client.register_script(_BEGIN)
+        self._abort = client.register_script(_ABORT)
+
+    def _k(self, key: str) -> str:
+        return f"{self.prefix}sent:{key}"
+
+    def begin(self, key: str, lease_s: float) -> Literal["go", "done", "busy"]:
+        res = self._begin(keys=[self._k(key)], args=[max(1, int(lease_s * 1000))])
+        return res.decode() if isinstance(res, bytes) else res
+
+    def done(self, key: str) -> None:
+        self.r.set(self._k(key), "done", ex=SENT_TTL_S)
+
+    def abort(self, key: str) -> None:
+        self._abort(keys=[self._k(key)])
+
+
+class MemoryLedger:
+    """The same states in process memory (the embedded default: one process)."""
+
+    def __init__(self) -> None:
+        self._state: dict[str, tuple[str, float]] = {}
+        self._mutex = threading.Lock()
+
+    def begin(self, key: str, lease_s: float) -> Literal["go", "done", "busy"]:
+        now = time.monotonic()
+        with self._mutex:
+            state, until = self._state.get(key, ("", 0.0))
+            if state == "done":
+                return "done"
+            if state == "lease" and until > now:
+                return "busy"
+            self._state[key] = ("lease", now + lease_s)
+            return "go"
+
+    def done(self, key: str) -> None:
+        with self._mutex:
+            self._state[key] = ("done", 0.0)
+
+    def abort(self, key: str) -> None:
+        with self._mutex:
+            if self._state.get(key, ("",))[0] == "lease":
+                del self._state[key]
+
+
+# --- HTTP plumbing ----------------------------------------------------------------------
+
+class HttpPoster:
+    """POST JSON with a few retries on 429/5xx/network errors, honouring Retry-After (capped)."""
+
+    def __init__(self, *, timeout_s: float = 10.0, attempts: int = 3, max_wait_s: float = 5.0,
+                 client: httpx.Client | None = None) -> None:
+        self.client = client or httpx.Client(timeout=timeout_s)
+        self.attempts = attempts
+        self.max_wait_s = max_wait_s
+
+    def post(self, url: str, *, json: dict, headers: dict[str, str] | None = None,
+             params: dict[str, str] | None = None, what: str) -> dict:
+        last = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                resp = self.client.post(url, json=json, headers=headers, params=params)
+            except httpx.HTTPError as exc:
+                last = f"{what}: network error {type(exc).__name__}"
+                wait = 0.5 * attempt
+            else:
+                if resp.status_code < 300:
+                    try:
+                        return resp.json()
+                    except ValueError:
+                        return {}
+                detail = resp.text[:200]
+                if resp.status_code == 429 or resp.status_code >= 500:
+                    last = f"{what}: HTTP {resp.status_code} {detail}"
+                    wait = _retry_after(resp) or 0.5 * attempt
+                else:
+                    raise SendError(f"{what} refused: HTTP {resp.status_code} {detail}")
+            if attempt < self.attempts:
+                time.sleep(min(wait, self.max_wait_s))
+        raise TransientSendError(last)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("Retry-After")
+    if value is None:
+        try:
+            value = resp.json().get("parameters", {}).get("retry_after")  # Telegram
+        except (ValueError, AttributeError):
+            value = None
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _last_user_message_at(conv: Conversation) -> datetime | None:
+    for turn in reversed(conv.turns):
+        if turn.role == "user":
+            return turn.at if turn.at.tzinfo else turn.at.replace(tzinfo=timezone.utc)
+    return None
+
+
+def _last_user_message_id(conv: Conversation) -> str | None:
+    for turn in reversed(conv.turns):
+        if turn.role == "user" and turn.message_id:
+            return turn.message_id
+    return None
+
+
+def _key_parts(conv: Conversation) -> list[str]:
+    return conv.id.split(":")
+
+
+# --- platform senders -------------------------------------------------------------------
+
+class MetaSender:
+    """Messenger and Instagram via /{id}/messages (page token); WhatsApp via /{phone_id}/messages."""
+
+    def __init__(self, *, base_url: str, version: str, page_token: str | None,
+                 instagram_token: str | None = None, whatsapp_token: str | None = None,
+                 whatsapp_phone_number_id: str | None = None, poster: HttpPoster | None = None) -> None:
+        self.base = base_url.rstrip("/") + "/" + version.strip("/")
+        self.page_token = page_token
+        self.instagram_token = instagram_token or page_token
+        self.whatsapp_token = whatsapp_token
+        self.whatsapp_phone_number_id = whatsapp_phone_number_id
+        self.poster = poster or HttpPoster()
+
+    def window_params(self, conv: Conversation, role: Role, now: datetime | None = None) -> dict[str, str]:
+        """messaging_type (and tag) for Messenger/Instagram, or WindowClosed.
+
+        Inside 24 h of the customer's last message: RESPONSE. After it only a human
+        agent may write, with the HUMAN_AGENT tag, for up to 7 days.
+        """
+        last = _last_user_message_at(conv)
+        age = (now or datetime.now(timezone.utc)) - last if last else timedelta(0)
+        if age <= WINDOW:
+            return {"messaging_type": "RESPONSE"}
+        if role == "agent" and age <= HUMAN_AGENT_WINDOW:
+            return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
+        raise WindowClosed(
+            f"{conv.channel} window closed: the customer last wrote {age.days} days ago; "
+            "wait for them to write again")
+
+    def split(self, conv: Conversation, text: str) -> list[str]:
+        if conv.channel == Channel.WHATSAPP:
+            return split_parts(text, 4096)
+        if conv.channel == Channel.INSTAGRAM:  # docs disagree on bytes vs chars: count bytes
+            return split_parts(text, 1000, _utf8_len)
+        return split_parts(text, 2000)
+
+    def send_part(self, conv: Conversation, text: str, role: Role, reply_to: str | None = None) -> None:
+        if conv.channel == Channel.WHATSAPP:
+            self._whatsapp(conv, text)
+            return
+        _, account, recipient = _key_parts(conv)[:3]
+        token = self.instagram_token if conv.channel == Channel.INSTAGRAM else self.page_token
+        if not token:
+            raise SendError(f"no access token configured for {conv.channel}")
+        params = self.window_params(conv, role)
+        self.poster.post(
+            f"{self.base}/{account}/messages",
+            params={"access_token": token},
+            json={"recipient": {"id": recipient}, **params, "message": {"text": text}},
+            what=f"{conv.channel} send",
+        )
+
+    def _whatsapp(self, conv: Conversation, part: str) -> None:
+        _, phone_id, wa_id = _key_parts(conv)[:3]
+        phone_id = phone_id or (self.whatsapp_phone_number_id or "")
+        if not self.whatsapp_token or not phone_id:
+            raise SendError("WhatsApp is not configured: set CONCIERGE_WHATSAPP_TOKEN and _PHONE_NUMBER_ID")
+        last = _last_user_message_at(conv)
+        if last and datetime.now(timezone.utc) - last > WINDOW:
+            # Outside the customer-service window only templates go out; we send none.
+            raise WindowClosed("WhatsApp 24-hour window closed: a template message would be needed")
+        self.poster.post(
+            f"{self.base}/{phone_id}/messages",
+            headers={"Authorization": f"Bearer {self.whatsapp_token}"},
+            json={"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id,
+                  "type": "text", "text": {"preview_url": False, "body": part}},
+            what="whatsapp send",
+        )
+
+
+class XSender:
+    """DMs via /2/dm_conversations/with/{id}/messages; public replies via /2/tweets (280 weighted)."""
+
+    def __init__(self, *, base_url: str, user_token: str | None, poster: HttpPoster | None = None) -> None:
+        self.base = base_url.rstrip("/")
+        self.user_token = user_token
+        self.poster = poster or HttpPoster()
+
+    def _headers(self) -> dict[str, str]:
+        if not self.user_token:
+            raise SendError("X is not configured: set CONCIERGE_X_USER_TOKEN")
+        return {"Authorization": f"Bearer {self.user_token}"}
+
+    def split(self, conv: Conversation, text: str) -> list[str]:
+        if conv.channel == Channel.X_PUBLIC:
+            # One public reply, never a thread: the engine already keeps public replies short.
+            return [shorten(text, 280, weighted_length)]
+        return split_parts(text, 10000)
+
+    def send_part(self, conv: Conversation, part: str, role: Role, reply_to: str | None = None) -> None:
+        headers = self._headers()
+        if conv.channel == Channel.X_PUBLIC:
+            target = reply_to or _last_user_message_id(conv)
+            if not target:
+                raise SendError("x_public reply without a post to answer")
+            self.poster.post(f"{self.base}/2/tweets", headers=headers,
+                             json={"text": part, "reply": {"in_reply_to_tweet_id": target}}, what="x reply")
+            return
+        participant = conv.customer_id or _key_parts(conv)[-1]
+        self.poster.post(f"{self.base}/2/dm_conversations/with/{participant}/messages",
+                         headers=headers, json={"text": part}, what="x dm")
+
+
+class TelegramSender:
+    def __init__(self, *, base_url: str, bot_token: str | None, poster: HttpPoster | None = None) -> None:
+        self.base = base_url.rstrip("/")
+        self.bot_token = bot_token
+        self.poster = poster or HttpPoster()
+
+    def split(self, conv: Conversation, text: str) -> list[str]:
+        return split_parts(text, 4096)
+
+    def send_part(self, conv: Conversation, part: str, role: Role, reply_to: str | None = None) -> None:
+        if not self.bot_token:
+            raise SendError("Telegram is not configured: set CONCIERGE_TELEGRAM_BOT_TOKEN")
+        chat_id = _key_parts(conv)[1]
+        resp = self.poster.post(f"{self.base}/bot{self.bot_token}/sendMessage",
+                                json={"chat_id": int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id,
+                                      "text": part},
+                                what="telegram sendMessage")
+        if resp.get("ok") is False:
+            raise SendError(f"telegram sendMessage refused: {resp.get('description', '')[:200]}")
+
+
+class WebchatSender:
+    """The web chat's 'platform' is the store's outbox, which the page streams over SSE."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def split(self, conv: Conversation, text: str) -> list[str]:
+        return [text]
+
+    def send_part(self, conv: Conversation, text: str, role: Role, idempotency_key: str,
+                  citations: list[dict] | None = None) -> None:
+        self.store.append_outbox(conv.id, {
+            "conversation_id": conv.id, "platform": "web", "channel": "webchat",
+            "customer_id": conv.customer_id, "text": text, "idempotency_key": idempotency_key,
+            "role": role, "citations": citations or [],
+            "at": datetime.now(timezone.utc).isoformat(),
+        })
+
+
+class PlatformSender:
+    """agent.outbound.Sender for every channel, idempotent per key (see module docstring).
+
+    Extends the protocol compatibly with keyword-only `reply_to`, `citations`, `role`.
+    """
+
+    def __init__(self, *, ledger: OutboundLedger, meta: MetaSender | None = None, x: XSender | None = None,
+                 telegram: TelegramSender | None = None, webchat: WebchatSender | None = None,
+                 lease_s: float = 60.0, metrics: Any = None) -> None:
+        self.ledger = ledger
+        self.meta, self.x, self.telegram, self.webchat = meta, x, telegram, webchat
+        self.lease_s = lease_s
+        self.metrics = metrics
+
+    def send(self, conv: Conversation, text: str, *, idempotency_key: str, reply_to: str | None = None,
+             citations: list[dict] | None = None, role: Role | None = None) -> bool:
+        """Send once per idempotency_key (each split part has its own); False if all were sent before."""
+        if not text.strip():
+            return False
+        if role is None:
+            role = "agent" if conv.status in (ConversationStatus.HUMAN, ConversationStatus.AWAITING_HUMAN) else "bot"
+        target = self._target(conv)
+        parts = target.split(conv, text)
+        sent_any = False
+        for n, part in enumerate(parts):
+            key = idempotency_key if n == 0 else f"{idempotency_key}#{n}"
+            sent_any |= self._send_once(target, conv, part, key, role, reply_to,
+                                        citations if n == len(parts) - 1 else None)
+        return sent_any
+
+    def _send_once(self, target: Any, conv: Conversation, part: str, key: str, role: Role,
+                   reply_to: str | None, citations: list[dict] | None) -> bool:
+        state = self.ledger.begin(key, self.lease_s)
+        if state == "done":
+            return False
+        if state == "busy":
+            raise TransientSendError(f"send {key} is in flight elsewhere; retry later")
+        started = time.perf_counter()
+        channel = str(conv.channel)
+        try:
+            if isinstance(target, WebchatSender):
+                target.send_part(conv, part, role, key, citations)
+            else:
+                target.send_part(conv, part, role, reply_to)
+        except Exception:
+            self.ledger.abort(key)
+            if self.metrics:
+                self.metrics.sends.labels(channel, "error").inc()
+            raise
+        self.ledger.done(key)
+        if self.metrics:
+            self.metrics.sends.labels(channel, "sent").inc()
+            self.metrics.send_latency.labels(channel).observe(time.perf_counter() - started)
+        log.info("sent", extra={"event": "sent", "channel": channel, "conversation": conv.id,
+                                "idempotency_key": key})
+        return True
+
+    def _target(self, conv: Conversation) -> Any:
+        ch = conv.channel
+        if ch in (Channel.MESSENGER, Channel.INSTAGRAM, Channel.WHATSAPP):
+            target, name = self.meta, "Meta"
+        elif ch in (Channel.X_DM, Channel.X_PUBLIC):
+            target, name = self.x, "X"
+        elif ch == Channel.TELEGRAM:
+            target, name = self.telegram, "Telegram"
+        elif ch == Channel.WEBCHAT:
+            target, name = self.webchat, "web chat"
+        else:
+            raise SendError(f"no sender for channel {ch}")
+        if target is None:
+            raise SendError(f"{name} is not configured")
+        return target
+
+
+def build_sender(settings: Any, store: Any, ledger: OutboundLedger, *, metrics: Any = None,
+                 lease_s: float = 60.0) -> PlatformSender:
+    """The PlatformSender for the configured platforms (unconfigured ones fail with a clear error)."""
+    poster = HttpPoster()
+    return PlatformSender(
+        ledger=ledger,
+        meta=MetaSender(base_url=settings.meta_graph_base_url, version=settings.meta_graph_version,
+                        page_token=settings.meta_page_token, instagram_token=settings.instagram_token,
+                        whatsapp_token=settings.whatsapp_token,
+                        whatsapp_phone_number_id=settings.whatsapp_phone_number_id, poster=poster),
+        x=XSender(base_url=settings.x_api_base_url, user_token=settings.x_user_token, poster=poster),
+        telegram=TelegramSender(base_url=settings.telegram_api_base_url, bot_token=settings.telegram_bot_token,
+                                poster=poster),
+        webchat=WebchatSender(store),
+        lease_s=lease_s,
+        metrics=metrics,
+    )

@@ -1,0 +1,183 @@
+"""High-precision cue patterns per category: the rule half of the topic checks.
+
+Each pattern carries a score: 0.9+ means the phrase alone settles it ("I want to talk to a
+real person"); lower scores are hints the classifier must agree with. Negative patterns cut
+idioms that look alarming but are not ("this plan is killing me", "I'd kill for those").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Cue:
+    pattern: re.Pattern[str]
+    score: float
+    label: str  # short name used in Verdict reasons (never the matched text)
+
+
+def _c(rx: str, score: float, label: str) -> Cue:
+    return Cue(re.compile(rx, re.I), score, label)
+
+
+_PERSON = r"(?:human|person|agent|representative|rep|somebody|someone|employee|manager|supervisor|operator|staff(?: member)?|live agent|team member|advisor|adviser|associate|people)"
+
+CUES: dict[str, list[Cue]] = {
+    "human_requested": [
+        _c(r"\b(?:talk|speak|chat|connect|communicate)(?:ing)?\s+(?:to|with)\s+(?:a|an|the|your|some|any|one of your)?\s*(?:real|actual|live|human|different|other|another)?\s*" + _PERSON + r"\b", 0.95, "asks to talk to a person"),
+        _c(r"\b(?:get|give|want|need|put|transfer|connect|pass|escalate)\s+(?:me\s+)?(?:to|through to|with|a|an)?\s*(?:a|an|the)?\s*(?:real|actual|live|human)\s+" + _PERSON, 0.95, "asks for a real person"),
+        _c(r"\b(?:real|actual|live|human)\s+(?:person|human|being|agent|representative|rep|people)\b", 0.85, "mentions a real person"),
+        _c(r"\b(?:transfer|connect|put|pass|escalate)\s+(?:me|this|my (?:case|issue))\s+(?:to|through|over)\b", 0.8, "asks to be transferred"),
+        _c(r"\b(?:are you|is this|am i talking to)\s+(?:a\s+)?(?:bot|robot|machine|ai|automated)\b", 0.55, "asks if this is a bot"),
+        _c(r"\b(?:stop|no more|enough)\b.{0,30}\b(?:bot|robot|automated|machine)\b", 0.8, "rejects the bot"),
+        _c(r"\b(?:not|don'?t|do not|no)\b.{0,25}\b(?:want|wanna|talk|speak|chat)\b.{0,20}\b(?:bot|robot|machine|automated|ai)\b", 0.85, "does not want the bot"),
+        _c(r"\b(?:human|agent|representative|operator|manager|supervisor|real person)\s*(?:please|pls|plz|now)?\s*[.!?]*$", 0.75, "asks for a person (short)"),
+        _c(r"\b(?:call|ring|phone)\s+me\b", 0.6, "asks to be called"),
+        _c(r"\b(?:customer (?:service|care|support)|support team|someone from your team)\b.{0,30}\b(?:contact|call|reach|get back to) me\b", 0.7, "asks to be contacted"),
+    ],
+    "billing_dispute": [
+        _c(r"\b(?:charged|billed|debited)\s+(?:me\s+)?(?:twice|double|two times|2x|three times|again)\b", 0.95, "double charge"),
+        _c(r"\bdouble[- ](?:charged|charge|billed|billing)\b", 0.95, "double charge"),
+        _c(r"\bover\s?charg(?:ed|e|ing)\b", 0.9, "overcharge"),
+        _c(r"\b(?:charge ?back|dispute (?:the|this|a) (?:charge|payment|transaction))\b", 0.9, "chargeback / dispute"),
+        _c(r"\b(?:i (?:want|demand|need)|give me|where is|still (?:no|waiting for|haven'?t (?:got|received)))\s+(?:my|a)\s+(?:money back|refund)\b", 0.85, "refund demand"),
+        _c(r"\bcharged\b.{0,40}\b(?:never|didn'?t|did not|wrong|cancel+ed|after)\b", 0.75, "contested charge"),
+        _c(r"\b(?:wrong|incorrect|unexpected|extra|hidden|mystery)\s+(?:charge|amount|fee|bill)\b", 0.8, "wrong charge"),
+        _c(r"\bstill (?:being )?(?:charged|billed)\b", 0.85, "charged after cancel"),
+        _c(r"\brefund\b.{0,40}\b(?:never|not|hasn'?t|didn'?t|still|weeks|months)\b", 0.7, "refund not received"),
+    ],
+    "fraud_security": [
+        _c(r"\b(?:stolen|lost|missing)\s+(?:my\s+)?(?:credit |debit |bank )?(?:card|wallet|purse|phone)\b", 0.9, "lost or stolen card"),
+        _c(r"\b(?:card|wallet|purse)\b.{0,20}\b(?:was |got |been )?(?:stolen|lost|missing|swallowed|taken)\b", 0.9, "lost or stolen card"),
+        _c(r"\b(?:lost|misplaced|can'?t find)\s+(?:my\s+)?(?:credit |debit |bank )?(?:card|wallet)\b", 0.9, "lost card"),
+        _c(r"\b(?:hack(?:ed|er|ers)?|compromised|breached|phishing|scam(?:med|mer)?|fraud(?:ulent)?|identity theft|skimm(?:ed|er))\b", 0.8, "fraud / compromise"),
+        _c(r"\bunauthori[sz]ed\b", 0.9, "unauthorised use"),
+        _c(r"\b(?:i )?(?:didn'?t|did not|never)\s+(?:make|made|authori[sz]e|order|buy|place|recogni[sz]e)\b.{0,40}\b(?:purchase|payment|charge|transaction|order|withdrawal|this)\b", 0.85, "unrecognised transaction"),
+        _c(r"\b(?:don'?t|do not|can'?t|cannot)\s+recogni[sz]e\b.{0,30}\b(?:payment|charge|transaction|purchase|withdrawal|debit)", 0.9, "unrecognised transaction"),
+        _c(r"\b(?:unknown|unrecogni[sz]ed|strange|suspicious|weird|odd|random)\s+(?:payment|charge|transaction|purchase|withdrawal|activity|login|email|text|order)s?\b", 0.85, "suspicious activity"),
+        _c(r"\bsomeone\b.{0,30}\b(?:used|using|took|accessed|logged into|got into|charged|ordered|bought|withdrew|has my)\b", 0.8, "someone else used it"),
+        _c(r"\b(?:freeze|block|lock|cancel|deactivate)\s+(?:my\s+)?(?:credit |debit )?card\b", 0.8, "block card"),
+        _c(r"\bfake\s+(?:email|text|sms|website|site|account|page|profile)\b", 0.75, "impersonation / phishing"),
+    ],
+    "account_access": [
+        _c(r"\blocked\s+out\b|\baccount\b.{0,20}\b(?:locked|suspended|disabled|blocked|frozen|deactivated|banned|closed)\b", 0.9, "account locked"),
+        _c(r"\b(?:can'?t|cannot|unable to|couldn'?t|won'?t let me|not able to)\s+(?:log ?in|sign ?in|login|signin|access|get into|open)\b", 0.85, "cannot log in"),
+        _c(r"\b(?:forgot|forgotten|reset|lost)\s+(?:my\s+)?(?:password|username|login|pin)\b", 0.7, "credential reset"),
+        _c(r"\b(?:verification|2fa|two[- ]factor|otp|security) code\b.{0,30}\b(?:not|never|doesn'?t|didn'?t|isn'?t|won'?t)\b", 0.85, "verification code problem"),
+        _c(r"\b(?:verify|confirm)\s+(?:my\s+)?(?:identity|id)\b", 0.75, "identity verification"),
+        _c(r"\b(?:changed|change of|new)\s+(?:phone )?number\b.{0,40}\b(?:code|login|access|verify)\b", 0.7, "lost second factor"),
+    ],
+    "legal_threat": [
+        _c(r"\b(?:my|a|an|the|call|contact(?:ing)?|consult(?:ing)?|hire|hiring|get|getting)\s+(?:lawyer|attorney|solicitor|legal team|legal counsel)s?\b", 0.9, "mentions a lawyer"),
+        _c(r"\b(?:sue|suing|sued|lawsuit|legal action|take (?:you|this) to court|small claims|class action|litigation)\b", 0.95, "lawsuit threat"),
+        _c(r"\b(?:report(?:ing)? (?:you|this|your company) to|complain(?:t)? to|file a complaint with)\b.{0,40}\b(?:ftc|cfpb|bbb|better business bureau|attorney general|regulator|ombudsman|trading standards|consumer protection|authorities|police)\b", 0.9, "regulator complaint"),
+        _c(r"\b(?:ftc|cfpb|attorney general|ombudsman|trading standards|consumer protection agency)\b", 0.7, "regulator named"),
+        _c(r"\b(?:breach of contract|false advertising|consumer rights act|violat(?:e|es|ed|ion of) (?:my rights|the law|consumer law))\b", 0.8, "legal claim"),
+    ],
+    "safety_crisis": [
+        _c(r"\b(?:kill|hurt|harm|cut)(?:ing)?\s+my\s?self\b|\bsuicid(?:e|al)\b|\bend (?:my|it all|my own) li(?:fe|ves)\b|\bself[- ]harm\b", 0.97, "self-harm"),
+        _c(r"\b(?:want|wanna|going|ready)\s+to\s+die\b|\bdon'?t want to (?:live|be alive|be here anymore)\b|\bno reason to live\b|\bbetter off dead\b", 0.95, "wants to die"),
+        _c(r"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna| wanna)|gonna)\s+(?:kill|shoot|stab|hurt|beat up|attack|find and hurt)\s+(?:you|him|her|them|your|someone|somebody|everyone|the)\b", 0.95, "threat of violence"),
+        _c(r"\b(?:bomb|gun|shoot(?:ing)?|weapon)\b.{0,30}\b(?:store|office|shop|building|staff|employees|you)\b", 0.85, "violence near people"),
+        _c(r"\b(?:caught fire|on fire|exploded|explod(?:ing|es)|burst into flames|smok(?:e|ing) (?:coming|pouring)|electric shock|electrocuted|burned (?:me|my|him|her)|burns on)\b", 0.9, "product danger"),
+        _c(r"\b(?:overdos(?:e|ed|ing)|can'?t breathe|chest pain|unconscious|bleeding|choking|swallowed (?:a|the) (?:battery|magnet))\b", 0.9, "medical emergency"),
+        _c(r"\b(?:abus(?:e|ive|ing)\s+(?:partner|husband|wife|boyfriend|girlfriend)|domestic violence|being (?:stalked|followed|threatened))\b", 0.9, "danger to a person"),
+    ],
+    "privacy_request": [
+        _c(r"\b(?:gdpr|ccpa|cpra|dsar|subject access request|data subject|right to be forgotten|right to erasure|data protection act)\b", 0.95, "privacy law named"),
+        _c(r"\b(?:delete|erase|remove|wipe|purge)\s+(?:all\s+)?(?:of\s+)?(?:my|our)\s+(?:personal\s+)?(?:data|information|info|details|records|history)\b", 0.9, "deletion request"),
+        _c(r"\b(?:what|which|all the|copy of (?:the|my|all))\s+(?:personal\s+)?(?:data|information|info)\s+(?:do you|you|have you|are you)\s+(?:have|hold|keep|store|collect|stored|holding|keeping)", 0.9, "access request"),
+        _c(r"\b(?:do not|don'?t|stop)\s+(?:sell|share|selling|sharing|using)\s+(?:my|our)\s+(?:personal\s+)?(?:data|information|info)\b|\bopt(?:ing)? out of (?:the )?(?:sale|sharing|tracking|data)", 0.9, "opt-out request"),
+        _c(r"\b(?:correct|update|fix|rectify)\s+(?:the\s+)?(?:personal\s+)?(?:data|information)\s+you\s+(?:have|hold)\b", 0.8, "correction request"),
+        _c(r"\b(?:unsubscribe|remove me from)\b.{0,20}\b(?:marketing|mailing|emails|list)\b", 0.5, "marketing opt-out"),
+    ],
+    "complaint_escalation": [
+        _c(r"\b(?:worst|terrible|horrible|awful|atrocious|pathetic|disgraceful|shocking|appalling|useless|incompetent)\s+(?:customer\s+)?(?:service|support|company|experience|brand|store|shop)\b", 0.85, "harsh complaint"),
+        _c(r"\b(?:never|not) (?:buying|ordering|shopping|using you) (?:from you |here |with you )?(?:again|ever again)\b|\bnever again\b", 0.75, "churn threat"),
+        _c(r"\b(?:post(?:ing)?|tell(?:ing)?|share|sharing|put(?:ting)?|expos(?:e|ing))\b.{0,30}\b(?:everyone|twitter|tiktok|facebook|instagram|reddit|youtube|online|social media|the news|the press|my followers|reviews?)\b", 0.75, "threat to go public"),
+        _c(r"\b(?:unacceptable|ridiculous|outrageous|disgusting|fed up|sick and tired|had enough|furious|livid|beyond frustrated|a joke|scam company)\b", 0.6, "strong frustration"),
+        _c(r"\b(?:(?:third|fourth|fifth|\d+(?:st|nd|rd|th)) time|(?:three|four|five|\d+) times)\b.{0,40}\b(?:contact|writ|messag|ask|call|complain|email|chat|tell|explain)", 0.8, "repeated complaint"),
+        _c(r"\b(?:file|make|lodge|raise) (?:a|an) (?:formal )?complaint\b|\bspeak to (?:a|your) (?:manager|supervisor)\b", 0.8, "formal complaint"),
+    ],
+}
+
+# Idioms that contain alarming words but are ordinary speech.
+NEGATIVE_CUES: dict[str, list[re.Pattern[str]]] = {
+    "safety_crisis": [
+        re.compile(r"\b(?:is|are|'s|'re|was|were)\s+killing\s+me\b", re.I),
+        re.compile(r"\b(?:i'?d|would)\s+kill\s+for\b", re.I),
+        re.compile(r"\bkill(?:ing|ed)?\s+(?:it|the game|time)\b", re.I),
+        re.compile(r"\bdying\s+(?:to|for)\b", re.I),
+        re.compile(r"\b(?:battery|phone|headphones?|it)\s+(?:is\s+|keeps\s+)?(?:dying|died|dead)\b", re.I),
+        re.compile(r"\bdrop[- ]?dead gorgeous\b|\bto die for\b", re.I),
+    ],
+    "fraud_security": [
+        re.compile(r"\b(?:lost|missing)\s+(?:package|parcel|order|delivery|item|shipment)\b", re.I),
+    ],
+}
+
+# Manipulation: prompt injection, system-prompt extraction, role-play jailbreaks.
+MANIPULATION_CUES: list[Cue] = [
+    _c(r"\b(?:ignore|disregard|forget|override|bypass|skip)\b.{0,40}\b(?:instructions?|prompts?|rules?|guidelines|directives?|programming|constraints|restrictions|above|previous|prior|everything)\b", 0.9, "asks to ignore instructions"),
+    _c(r"\b(?:system|initial|original|hidden|secret|previous|above|your|pre-?)\s*(?:prompt|instructions?|message|directives?|rules|configuration|guidelines)\b", 0.55, "mentions the system prompt"),
+    _c(r"\b(?:repeat|print|output|reveal|show|display|tell me|list|recite|write out|dump|spell out|translate|summari[sz]e|paraphrase|convert|encode)\b.{0,60}\b(?:instructions?|prompts?|rules|above|everything (?:above|before|so far)|preceding text|previous text|text above|secret|password|your (?:setup|configuration|programming|guidelines))\b", 0.85, "asks to reveal instructions"),
+    _c(r"\b(?:you are now|from now on,? you|act as|pretend (?:to be|you are|you're)|roleplay|role-play|play the role|you will now|new persona|simulate|imagine you are)\b", 0.6, "role-play framing"),
+    _c(r"\b(?:dan|jailbreak|developer mode|dev mode|god mode|unfiltered|uncensored|no restrictions|without (?:any )?restrictions|do anything now)\b", 0.85, "jailbreak keyword"),
+    _c(r"\baccess granted\b", 0.9, "access-granted attack"),
+    _c(r"\b(?:begin|end|start|stop)\s+(?:of\s+)?(?:the\s+)?(?:prompt|instructions?|system|user input|input|conversation|rules)\b|\[/?(?:inst|system|sys)\]|<\|?/?(?:system|im_start|im_end|endoftext)\|?>|###\s*(?:instruction|system|new)", 0.85, "prompt delimiter injection"),
+    _c(r"\b(?:new|updated|additional|real|actual|true)\s+(?:instructions?|rules|task|directive|prompt)s?\b\s*[:\-]", 0.8, "injected instructions"),
+    _c(r"\b(?:you must|you will|you shall|you have to|you are required to|your (?:only|new) (?:task|job|purpose) is)\b", 0.45, "imperative to the model"),
+    _c(r"\b(?:password|passcode|secret (?:word|code|key)|the code)\b.{0,40}\b(?:is|was|=|:)\b.{0,40}\b(?:say|respond|output|print|reply)\b", 0.6, "password game"),
+    _c(r"\b(?:prefix|begin|start) (?:your|the) (?:response|reply|answer|output) with\b|\brespond (?:only )?with\b", 0.7, "output steering"),
+    _c(r"\bsudo\b|\badmin(?:istrator)? (?:mode|override|access)\b|\bmaintenance mode\b|\bdebug mode\b", 0.8, "privilege escalation"),
+]
+
+# Threats to go public: a complaint signal on top of the topic score.
+GO_PUBLIC = re.compile(
+    r"\b(?:post(?:ing)?|tweet(?:ing)?|tell(?:ing)?|shar(?:e|ing)|put(?:ting)?|expos(?:e|ing)|go(?:ing)? viral|blast(?:ing)?)\b"
+    r".{0,40}\b(?:everyone|twitter|tiktok|facebook|instagram|reddit|youtube|online|social media|the news|the press|reporters?|journalists?|my followers|viral|reviews?|trustpilot|yelp)\b",
+    re.I,
+)
+
+# "that didn't help" - the customer says the last answer failed them.
+DID_NOT_HELP = re.compile(
+    r"\b(?:(?:that|this|it|you)\s*(?:didn'?t|did not|doesn'?t|does not|isn'?t|is not|wasn'?t|was not)\s+(?:help|answer|work|what i (?:asked|meant|need|wanted))|"
+    r"not (?:helpful|what i asked|what i meant|my question|answering)|useless (?:answer|reply|bot)|"
+    r"you(?:'re| are)? not (?:listening|understanding|getting it|helping)|(?:i )?already (?:told|said|asked|tried)|"
+    r"(?:read|answer) my (?:question|message)|same (?:answer|reply|thing) again|that'?s not (?:it|right|what)|"
+    r"wrong answer|you keep (?:saying|sending|repeating)|still (?:not working|doesn'?t work|broken|no answer|waiting))",
+    re.I,
+)
+
+
+def best_cue(text: str, cues: list[Cue]) -> tuple[float, str, tuple[int, int] | None]:
+    """Highest-scoring cue that matches text: (score, label, span)."""
+    best: tuple[float, str, tuple[int, int] | None] = (0.0, "", None)
+    for cue in cues:
+        m = cue.pattern.search(text)
+        if m and cue.score > best[0]:
+            best = (cue.score, cue.label, (m.start(), m.end()))
+    return best
+
+
+def negated(text: str, category: str) -> bool:
+    """True when an idiom explains away the alarming words of this category."""
+    return any(p.search(text) for p in NEGATIVE_CUES.get(category, []))
+
+# Insults and profanity aimed at the bot or the brand. Alone they are declined; with an
+# issue they feed the complaint score instead.
+ABUSE_CUES: list[Cue] = [
+    _c(r"\b(?:f+u+c+k+|fck|fk|f\*+k|screw|stfu)\s*(?:you|u|off|this|ur)\b", 0.9, "profanity at the bot"),
+    _c(r"\b(?:you(?:'re| are)?|u r|ur|this bot is|your bot is)\s+(?:a |an |so |such an? )?(?:stupid|dumb|idiot(?:ic)?|moron(?:ic)?|retarded|useless piece|worthless|pathetic|garbage|trash|shit|crap|clown|joke)\b", 0.85, "insult to the bot"),
+    _c(r"\b(?:idiot|moron|imbecile|dumbass|jackass|asshole|bitch|bastard|piece of shit|scumbag|loser)s?\b", 0.75, "insult"),
+    _c(r"\b(?:shit|crap|damn|bloody|wtf|fucking|fuckin|effing)\b", 0.35, "profanity"),
+]
+
+# Greetings, thanks and acknowledgements: never out of scope, never a topic.
+SMALLTALK = re.compile(
+    r"^\s*(?:hi+|hello+|hey+|hiya|yo|good (?:morning|afternoon|evening)|thanks?(?: you)?(?: so much| a lot)?|"
+    r"thx|ty|cheers|ok(?:ay)?|cool|great|perfect|got it|bye|goodbye|see you|yes|yep|yeah|no|nope|sure|"
+    r"👍|🙏|❤️|😊)[\s!.,:)🙂😊🙏👍]*(?:(?:there|team|folks|guys|all)[\s!.]*)?$",
+    re.I,
+)

@@ -1,0 +1,410 @@
+"""KnowledgeIndex: hybrid (dense + BM25) search over a KB, stored in Chroma.
+
+Chroma is the system of record (chunk vectors + a per-document manifest of content hashes).
+Each process keeps an in-memory mirror (a numpy matrix and a BM25 index over the same
+chunks) rebuilt from Chroma whenever the index changes, so a search costs one embedding
+and a few vector operations. Ingest is incremental by document content hash.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from knowledge.document import Chunk, Document, LoadError
+from retrieval.answerability import DEFAULT_MODEL, AnswerabilityModel
+from retrieval.chroma_store import ChromaStore
+from retrieval.embeddings import Embedder, get_embedder
+from retrieval.fusion import FusionWeights, fuse
+from retrieval.lexical import LexicalIndex, normalise_query, words
+from retrieval.passage import Passage
+
+# Bump when what we store per chunk changes: every document is then re-indexed once.
+INDEX_VERSION = "1"
+BODY, QUESTION = "body", "question"
+
+
+class IngestReport(BaseModel):
+    documents: int = 0  # documents in the KB folder after this run
+    chunks: int = 0  # chunks in the index after this run
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0  # unchanged, left as they were
+    removed: int = 0
+    failed: list[LoadError] = Field(default_factory=list)
+
+
+class SearchResult(BaseModel):
+    passages: list[Passage]
+    answerability: float  # 0..1; >= settings.answerability_threshold means "the KB answers this"
+    query: str  # the query as resolved (with conversation context when it was used)
+
+
+@dataclass(frozen=True)
+class SearchTuning:
+    """Knobs of the ranking; defaults are the shipped method."""
+
+    fusion: FusionWeights = field(default_factory=FusionWeights)
+    history_turns: int = 2  # previous user turns that can resolve a follow-up
+    history_dense: float = 0.35  # weight of the context vector next to the query's own
+    history_lexical: float = 0.25  # weight of context terms in BM25
+    history_decay: float = 0.5  # each older turn counts this much of the next one
+    question_boost: float = 0.02  # FAQ question-to-question match over question-to-answer
+    doc_context: float = 0.0  # how much a chunk inherits from its document's best-matching chunk
+
+
+@dataclass
+class _Mirror:
+    """Read-only snapshot of the index used by searches (swapped whole on change)."""
+
+    chunk_ids: list[str]
+    doc_ids: list[str]
+    titles: list[str]
+    urls: list[str | None]
+    texts: list[str]
+    body: np.ndarray  # (n, dim) body vectors
+    question: np.ndarray  # (n, dim) FAQ question vectors; zero rows where none
+    has_question: np.ndarray  # (n,) bool
+    lexical: LexicalIndex
+    documents: dict[str, dict[str, Any]]
+    generation: int
+    doc_names: list[str] = field(default_factory=list)
+    doc_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __post_init__(self) -> None:
+        self.doc_names = sorted(set(self.doc_ids))
+        position = {d: i for i, d in enumerate(self.doc_names)}
+        self.doc_rows = np.array([position[d] for d in self.doc_ids], dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return len(self.chunk_ids)
+
+
+def _index_hash(doc: Document, embedder: Embedder) -> str:
+    from knowledge.chunking import CHUNKING_VERSION
+
+    model = Path(embedder.model_path).name
+    return f"{doc.content_hash}:c{CHUNKING_VERSION}:i{INDEX_VERSION}:{model}"
+
+
+def _source_file(source: str) -> str:
+    # FAQ records are "faq.jsonl#12"; the manifest keeps the row, failures name the file.
+    return source.split("#", 1)[0]
+
+
+class KnowledgeIndex:
+    """Hybrid search over one knowledge base; see module docstring."""
+
+    def __init__(
+        self,
+        persist_dir: Path | None = None,
+        chroma_url: str | None = None,
+        collection: str = "kb",
+        embedder: Embedder | None = None,
+        *,
+        tuning: SearchTuning | None = None,
+        answerability: AnswerabilityModel | None = None,
+        max_chunk_chars: int = 900,
+        refresh_interval_s: float = 5.0,
+    ) -> None:
+        self._tmp: str | None = None
+        if chroma_url is None and persist_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix="concierge-index-")
+            weakref.finalize(self, shutil.rmtree, self._tmp, True)
+            persist_dir = Path(self._tmp)
+        self.embedder = embedder or get_embedder()
+        self.store = ChromaStore(path=persist_dir, url=chroma_url, name=collection)
+        self.tuning = tuning or SearchTuning()
+        self.answerability_model = answerability or DEFAULT_MODEL
+        self.max_chunk_chars = max_chunk_chars
+        self.refresh_interval_s = refresh_interval_s
+        self._ingest_lock = threading.Lock()
+        self._mirror_lock = threading.Lock()
+        self._checked_at = time.monotonic()
+        self._mirror = self._load_mirror()
+
+    # ------------------------------------------------------------------ state
+    def _load_mirror(self) -> _Mirror:
+        generation = self.store.generation()
+        rows = self.store.all_chunks()
+        documents = self.store.documents()
+        dim = self.embedder.dim
+        body_rows: dict[str, int] = {}
+        chunk_ids: list[str] = []
+        doc_ids: list[str] = []
+        titles: list[str] = []
+        urls: list[str | None] = []
+        texts: list[str] = []
+        body_vecs: list[np.ndarray] = []
+        questions: dict[str, np.ndarray] = {}
+        order = sorted(
+            range(len(rows.ids)),
+            key=lambda i: (str(rows.metadatas[i].get("doc_id", "")), int(rows.metadatas[i].get("position", 0))),
+        )
+        for i in order:
+            meta = rows.metadatas[i]
+            chunk_id = str(meta.get("chunk_id", rows.ids[i]))
+            if meta.get("field") == QUESTION:
+                questions[chunk_id] = rows.embeddings[i]
+                continue
+            body_rows[chunk_id] = len(chunk_ids)
+            chunk_ids.append(chunk_id)
+            doc_ids.append(str(meta.get("doc_id", "")))
+            titles.append(str(meta.get("title", "")))
+            urls.append(meta.get("url") or None)
+            texts.append(rows.texts[i] or "")
+            body_vecs.append(rows.embeddings[i])
+        n = len(chunk_ids)
+        body = np.stack(body_vecs).astype(np.float32) if n else np.zeros((0, dim), np.float32)
+        question = np.zeros((n, body.shape[1] if n else dim), dtype=np.float32)
+        has_question = np.zeros(n, dtype=bool)
+        for chunk_id, vec in questions.items():
+            row = body_rows.get(chunk_id)
+            if row is not None:
+                question[row] = vec
+                has_question[row] = True
+        # Titles count twice for BM25: they name the topic in the customer's words.
+        lexical = LexicalIndex([f"{t}\n{t}\n{x}" for t, x in zip(titles, texts)])
+        return _Mirror(
+            chunk_ids=chunk_ids,
+            doc_ids=doc_ids,
+            titles=titles,
+            urls=urls,
+            texts=texts,
+            body=body,
+            question=question,
+            has_question=has_question,
+            lexical=lexical,
+            documents=documents,
+            generation=generation,
+        )
+
+    def refresh(self) -> None:
+        """Reload the in-memory mirror from Chroma (another process may have ingested)."""
+        with self._mirror_lock:
+            self._mirror = self._load_mirror()
+            self._checked_at = time.monotonic()
+
+    def _maybe_refresh(self) -> None:
+        if time.monotonic() - self._checked_at < self.refresh_interval_s:
+            return
+        self._checked_at = time.monotonic()
+        try:
+            if self.store.generation() != self._mirror.generation:
+                self.refresh()
+        except Exception:  # noqa: BLE001 - a hiccup of the server must not fail a search
+            pass
+
+    def doc_ids(self) -> set[str]:
+        """Ids of the documents in the index."""
+        return set(self._mirror.documents)
+
+    def document(self, doc_id: str) -> dict[str, Any] | None:
+        """Title and url of one indexed document, or None."""
+        meta = self._mirror.documents.get(doc_id)
+        if meta is None:
+            return None
+        return {"title": meta.get("title", doc_id), "url": meta.get("url") or None}
+
+    @property
+    def chunk_count(self) -> int:
+        return self._mirror.size
+
+    # ------------------------------------------------------------------ ingest
+    def ingest(self, kb_dir: Path, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Bring the index in line with the folder: add new, replace changed, drop deleted docs."""
+        from knowledge.chunking import chunk_document
+        from knowledge.loaders import load_kb
+
+        kb_dir = Path(kb_dir)
+        if not kb_dir.is_dir():
+            raise FileNotFoundError(f"knowledge base folder not found: {kb_dir}")
+        with self._ingest_lock:
+            loaded = load_kb(kb_dir)
+            known = self.store.documents()
+            failed_files = {_source_file(e.source) for e in loaded.errors}
+            report = IngestReport(documents=len(loaded.documents), failed=list(loaded.errors))
+
+            todo: list[tuple[Document, str]] = []
+            for doc in loaded.documents:
+                digest = _index_hash(doc, self.embedder)
+                old = known.get(doc.doc_id)
+                if old is not None and old.get("content_hash") == digest:
+                    report.skipped += 1
+                    continue
+                todo.append((doc, digest))
+                if old is None:
+                    report.added += 1
+                else:
+                    report.updated += 1
+            present = {d.doc_id for d in loaded.documents}
+            # A file that failed to load keeps its old documents: bad input loses nothing.
+            removed = [
+                doc_id
+                for doc_id, meta in known.items()
+                if doc_id not in present and _source_file(str(meta.get("source", ""))) not in failed_files
+            ]
+            report.removed = len(removed)
+            if removed:
+                self.store.delete_documents(removed)
+
+            total = len(todo)
+            if progress:
+                progress(0, total)
+            step = 32
+            for start in range(0, total, step):
+                batch = todo[start : start + step]
+                self._write_documents(batch, chunk_document)
+                if progress:
+                    progress(min(start + step, total), total)
+
+            if todo or removed:
+                self.store.bump_generation()
+            self.refresh()
+            report.chunks = self._mirror.size
+            report.documents = len(self._mirror.documents)
+            return report
+
+    def _write_documents(self, batch: list[tuple[Document, str]], chunk_document: Callable[..., list[Chunk]]) -> None:
+        ids: list[str] = []
+        texts: list[str] = []
+        metas: list[dict[str, Any]] = []
+        manifest: dict[str, dict[str, Any]] = {}
+        for doc, digest in batch:
+            chunks = chunk_document(doc, max_chars=self.max_chunk_chars)
+            for chunk in chunks:
+                base = {
+                    "doc_id": doc.doc_id,
+                    "chunk_id": chunk.chunk_id,
+                    "title": chunk.title or doc.title,
+                    "url": chunk.url or "",
+                    "content_hash": digest,
+                    "kind": doc.kind,
+                    "position": int(chunk.position),
+                    "heading": chunk.heading or "",
+                    "source": doc.source,
+                }
+                ids.append(chunk.chunk_id)
+                texts.append(chunk.text)
+                metas.append({**base, "field": BODY})
+                if chunk.question:
+                    ids.append(f"{chunk.chunk_id}#question")
+                    texts.append(chunk.question)
+                    metas.append({**base, "field": QUESTION})
+            manifest[doc.doc_id] = {
+                "content_hash": digest,
+                "title": doc.title,
+                "url": doc.url or "",
+                "source": doc.source,
+                "kind": doc.kind,
+                "chunks": len(chunks),
+            }
+        vectors = self.embedder.embed(texts)
+        # Old chunks go first, the manifest last: a crash in between means "changed" next run.
+        self.store.delete_chunks_of(list(manifest))
+        if ids:
+            self.store.add_chunks(ids, texts, metas, vectors)
+        self.store.put_documents(manifest)
+
+    # ------------------------------------------------------------------ search
+    def search(self, query: str, k: int = 5, history: list[str] | None = None) -> SearchResult:
+        """Top-k passages for `query`; `history` = earlier user turns (oldest first)."""
+        ranked = self._rank(query, history)
+        if ranked is None:
+            return SearchResult(passages=[], answerability=0.0, query=(query or "").strip())
+        top = np.argsort(-ranked.fused, kind="stable")[: max(k, 1)]
+        m = ranked.mirror
+        passages = [
+            Passage(
+                doc_id=m.doc_ids[i],
+                chunk_id=m.chunk_ids[i],
+                title=m.titles[i],
+                url=m.urls[i],
+                text=m.texts[i],
+                score=round(float(ranked.fused[i]), 6),
+                dense_score=round(float(ranked.dense[i]), 6),
+                lexical_score=round(float(ranked.lexical[i]), 6),
+            )
+            for i in top[:k]
+        ]
+        score = self.answerability_model.score(*self._features(ranked, int(top[0])))
+        return SearchResult(passages=passages, answerability=round(score, 4), query=ranked.resolved)
+
+    def answerability_features(self, query: str, history: list[str] | None = None) -> tuple[float, float, float]:
+        """(dense, coverage, margin) of the best passage: the answerability model's inputs."""
+        ranked = self._rank(query, history)
+        if ranked is None:
+            return (0.0, 0.0, 0.0)
+        return self._features(ranked, int(np.argmax(ranked.fused)))
+
+    def _rank(self, query: str, history: list[str] | None) -> "_Ranked | None":
+        self._maybe_refresh()
+        mirror = self._mirror
+        query = (query or "").strip()
+        if mirror.size == 0 or not query or not words(query):
+            return None
+        tuning = self.tuning
+        text = normalise_query(query)
+        context = [normalise_query(h) for h in (history or []) if h and h.strip()][-tuning.history_turns :]
+        context = [c for c in context if c.casefold() != text.casefold()]
+
+        vectors = self.embedder.embed_many_cached([text, *context])
+        dense = self._dense(mirror, vectors[0])
+        terms = mirror.lexical.query_terms(text)
+        lexical = mirror.lexical.scores(terms)
+        resolved = query
+        if context:
+            # Follow-ups ("and how much is that?") lean on the recent turns, newest first.
+            weights = np.array(
+                [tuning.history_decay ** (len(context) - 1 - i) for i in range(len(context))], dtype=np.float32
+            )
+            ctx_vec = (weights[:, None] * vectors[1:]).sum(axis=0)
+            ctx_vec /= max(float(np.linalg.norm(ctx_vec)), 1e-9)
+            dense = (dense + tuning.history_dense * self._dense(mirror, ctx_vec)) / (1.0 + tuning.history_dense)
+            ctx_terms = mirror.lexical.query_terms(" ".join(context))
+            if ctx_terms:
+                lexical = lexical + tuning.history_lexical * mirror.lexical.scores(ctx_terms)
+            resolved = f"{query} [context: {context[-1]}]"
+        fused = fuse(dense, lexical, tuning.fusion)
+        if tuning.doc_context > 0:
+            # Long documents: the section that answers may share few words with the question
+            # while a neighbouring section names the topic.
+            best = np.full(len(mirror.doc_names), -np.inf, dtype=np.float32)
+            np.maximum.at(best, mirror.doc_rows, fused)
+            fused = fused + tuning.doc_context * best[mirror.doc_rows]
+        return _Ranked(mirror, dense, lexical, fused, terms, resolved)
+
+    def _dense(self, mirror: _Mirror, vector: np.ndarray) -> np.ndarray:
+        sims = mirror.body @ vector
+        if mirror.has_question.any():
+            q = mirror.question @ vector + self.tuning.question_boost
+            sims = np.where(mirror.has_question, np.maximum(sims, q), sims)
+        return sims.astype(np.float32)
+
+    @staticmethod
+    def _features(ranked: "_Ranked", best: int) -> tuple[float, float, float]:
+        m, dense = ranked.mirror, ranked.dense
+        best_doc = m.doc_ids[best]
+        other = [int(i) for i in np.argsort(-dense)[:30] if m.doc_ids[int(i)] != best_doc]
+        margin = float(dense[best] - dense[other[0]]) if other else float(dense[best])
+        coverage = m.lexical.coverage(ranked.terms, best)
+        return float(dense[best]), coverage, margin
+
+
+@dataclass
+class _Ranked:
+    mirror: _Mirror
+    dense: np.ndarray
+    lexical: np.ndarray
+    fused: np.ndarray
+    terms: list[str]
+    resolved: str

@@ -1,0 +1,67 @@
+"""Platform senders against the emulators: windows, limits, idempotency, retries."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import redis
+
+from agent.conversation import Conversation, ConversationStatus, Turn
+from connectors.senders import MemoryLedger, RedisLedger, SendError, WindowClosed, build_sender
+from guardrails.codes import Channel
+from tests.connectors.conftest import IG_ID, PAGE_ID, make_settings
+
+
+def _conv(channel: Channel, key: str, customer: str, *, wrote_ago: timedelta, status=ConversationStatus.BOT):
+    at = datetime.now(timezone.utc) - wrote_ago
+    return Conversation(id=key, customer_id=customer, channel=channel, platform="meta", status=status,
+                        turns=[Turn(role="user", text="hello", at=at, message_id="m.1")])
+
+
+@pytest.fixture
+def sender(tmp_path, graph, xapi, tgapi):
+    settings = make_settings(tmp_path, graph=graph, xapi=xapi, tgapi=tgapi)
+    return build_sender(settings, store=None, ledger=MemoryLedger())
+
+
+def test_messenger_human_agent_after_24h_uses_the_human_agent_tag(sender, graph):
+    conv = _conv(Channel.MESSENGER, f"messenger:{PAGE_ID}:P1", "P1", wrote_ago=timedelta(days=2),
+                 status=ConversationStatus.HUMAN)
+    assert sender.send(conv, "Sorry for the wait, here is an update.", idempotency_key="a1")
+    [req] = graph.delivered()
+    assert req.json["messaging_type"] == "MESSAGE_TAG" and req.json["tag"] == "HUMAN_AGENT"
+
+
+def test_bot_outside_24h_and_agent_after_7_days_are_refused(sender, graph):
+    bot = _conv(Channel.MESSENGER, f"messenger:{PAGE_ID}:P2", "P2", wrote_ago=timedelta(hours=30))
+    with pytest.raises(WindowClosed):
+        sender.send(bot, "A late bot reply", idempotency_key="b1", role="bot")
+    late = _conv(Channel.INSTAGRAM, f"instagram:{IG_ID}:I2", "I2", wrote_ago=timedelta(days=8),
+                 status=ConversationStatus.HUMAN)
+    with pytest.raises(WindowClosed):
+        sender.send(late, "A very late reply", idempotency_key="b2")
+    assert graph.requests == []
+
+
+def test_long_text_is_split_to_the_channel_limit(sender, graph):
+    text = " ".join(f"Sentence number {i} explains one more detail of the policy." for i in range(60))
+    conv = _conv(Channel.INSTAGRAM, f"instagram:{IG_ID}:I3", "I3", wrote_ago=timedelta(minutes=1))
+    assert sender.send(conv, text, idempotency_key="c1")
+    parts = [r.json["message"]["text"] for r in graph.delivered()]
+    assert len(parts) > 1 and all(len(p.encode()) <= 1000 for p in parts)
+    assert " ".join(parts) == text
+    assert not sender.send(conv, text, idempotency_key="c1")  # a retry sends nothing
+    assert len(graph.requests) == len(parts)
+
+
+def test_refused_send_can_be_retried_and_is_then_sent_once(tmp_path, redis_url, redis_prefix, tgapi):
+    settings = make_settings(tmp_path, tgapi=tgapi)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    sender = build_sender(settings, store=None, ledger=RedisLedger(client, redis_prefix))
+    conv = Conversation(id="telegram:55", customer_id="55", channel=Channel.TELEGRAM, platform="telegram")
+    tgapi.fail_next(3, status=502)  # every attempt of the first call fails
+    with pytest.raises(SendError):
+        sender.send(conv, "Hello", idempotency_key="k1")
+    assert sender.send(conv, "Hello", idempotency_key="k1")
+    assert not sender.send(conv, "Hello", idempotency_key="k1")
+    assert [r.status for r in tgapi.requests] == [502, 502, 502, 200]

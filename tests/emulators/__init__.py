@@ -1,0 +1,1 @@
+"""Local HTTP emulators of the platforms' send APIs (Graph, X, Telegram Bot API)."""
