@@ -92,7 +92,7 @@ def make_store(settings: Settings) -> ConversationStore:
 
         return RedisStore(
             settings.redis_url,
-            prefix=getattr(settings, "redis_prefix", "concierge:"),
+            prefix=settings.redis_prefix,
             ttl_s=settings.conversation_ttl_s,
         )
     from agent.store_memory import MemoryStore

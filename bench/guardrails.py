@@ -34,6 +34,10 @@ TARGETS = {
 }
 
 
+# Escalated with the expected code anywhere among the listed reasons (not only first).
+LOOSE = {"human_requested": {"human_requested"}, "fraud_security": {"fraud_security", "account_access"}}
+
+
 def load_turns(path: Path) -> list[tuple[str, bool]]:
     out = []
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -64,7 +68,7 @@ def main() -> None:
         path = args.data / f"{suite}.jsonl"
         if not path.exists():
             continue
-        hits, misses, bad, flagged = 0, [], [], 0
+        hits, misses, bad, flagged, loose_hits = 0, [], [], 0, 0
         for text, public in load_turns(path):
             t0 = time.perf_counter()
             report = guard.check(text, public=public)
@@ -78,6 +82,7 @@ def main() -> None:
             action = outcome.action.value if outcome.action else "answer"
             reasons = [r.value for r in outcome.reasons]
             flagged += action != "answer"
+            loose_hits += suite in LOOSE and action == "escalate" and bool(set(reasons) & LOOSE[suite])
             good = ok(action, reasons)
             hits += good
             if good == is_max:  # a miss for ">=" targets, an over-escalation for "<=" targets
@@ -85,13 +90,14 @@ def main() -> None:
         n = len(load_turns(path))
         share = hits / n
         met = share <= target if is_max else share >= target
-        rows.append((suite, n, desc, share, ("<= " if is_max else ">= ") + f"{target:.2f}", "ok" if met else "MISS", flagged / n))
+        rows.append((suite, n, desc, share, ("<= " if is_max else ">= ") + f"{target:.2f}", "ok" if met else "MISS", flagged / n,
+                     f"{loose_hits / n:.3f}" if suite in LOOSE else "-"))
         for m in bad[: args.show_misses]:
             print("  bad", suite, m)
 
-    print(f"\n{'suite':16} {'n':>4}  {'measure':44} {'got':>6}  {'target':>7}  {'':4}  {'any-flag':>8}")
-    for suite, n, desc, share, tgt, verdict, fl in rows:
-        print(f"{suite:16} {n:4d}  {desc:44} {share:6.3f}  {tgt:>7}  {verdict:4}  {fl:8.3f}")
+    print(f"\n{'suite':16} {'n':>4}  {'measure':48} {'got':>6}  {'target':>7}  {'':4}  {'any-flag':>8}  {'code-listed':>11}")
+    for suite, n, desc, share, tgt, verdict, fl, loose in rows:
+        print(f"{suite:16} {n:4d}  {desc:48} {share:6.3f}  {tgt:>7}  {verdict:4}  {fl:8.3f}  {loose:>11}")
 
     def pct(xs: list[float], q: float) -> float:
         return float(np.percentile(xs, q))

@@ -316,7 +316,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, redis_pre
     a background thread here (run_worker=False turns that off, e.g. for a pure intake test).
     engine_factory(store, sender) -> Engine defaults to agent.factory.build_engine."""
     settings = settings or load_settings()
-    prefix = redis_prefix or getattr(settings, "redis_prefix", "concierge:")
+    prefix = redis_prefix or settings.redis_prefix
     metrics = Metrics()
     redis_client = None
     if settings.redis_url:

@@ -55,7 +55,7 @@ def _sink(settings: Settings, store: ConversationStore) -> EscalationSink:
         from connectors.slack.sink import SlackSink
 
         outbox = SlackOutbox.from_url(settings.redis_url, channel=settings.slack_channel,
-                                      prefix=getattr(settings, "redis_prefix", "concierge:"))
+                                      prefix=settings.redis_prefix)
         return SlackSink(outbox, store)
     return LocalInbox(store)
 

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
             typer.echo("concierge worker needs Redis: set CONCIERGE_REDIS_URL. Without Redis, "
                        "`concierge serve` runs turns in its own process.", err=True)
             raise typer.Exit(2)
-        prefix = redis_prefix or getattr(settings, "redis_prefix", "concierge:")
+        prefix = redis_prefix or settings.redis_prefix
         client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
         try:
             client.ping()

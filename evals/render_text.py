@@ -11,6 +11,7 @@ SHOWN_FAILURES = 15
 
 def print_summary(report: dict[str, Any], out: TextIO) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(file=out, highlight=False, soft_wrap=False)
@@ -45,7 +46,7 @@ def print_summary(report: dict[str, Any], out: TextIO) -> None:
         for key, g in gates.items():
             metric = key.split("[")[0]
             op = "<=" if g.get("direction") == "max" else ">="
-            gt.add_row(key, f"{op} {fmt(g['want'], metric)}", fmt(g["got"], metric),
+            gt.add_row(escape(key), f"{op} {fmt(g['want'], metric)}", fmt(g["got"], metric),
                        "[green]yes[/green]" if g["ok"] else "[red]NO[/red]")
         console.print(gt)
 
@@ -55,14 +56,14 @@ def print_summary(report: dict[str, Any], out: TextIO) -> None:
         for col in ("case", "turn", "why"):
             ft.add_column(col, overflow="fold")
         for f in failures[:SHOWN_FAILURES]:
-            ft.add_row(str(f["case"]), str(f["turn"]), f["why"])
+            ft.add_row(escape(str(f["case"])), str(f["turn"]), escape(f["why"]))
         console.print(ft)
     if comparison:
         regressed = comparison.get("pass_to_fail", [])
         fixed = comparison.get("fail_to_pass", [])
-        console.print(f"pass -> fail: {len(regressed)}" + (": " + ", ".join(c["case"] for c in regressed[:50])
+        console.print(f"pass -> fail: {len(regressed)}" + (": " + escape(", ".join(c["case"] for c in regressed[:50]))
                                                            if regressed else ""))
         console.print(f"fail -> pass: {len(fixed)}")
-    console.print(f"grounding checker: {report.get('grounding_checker', '')}; composer: {report.get('llm', '')}")
+    console.print(escape(f"grounding checker: {report.get('grounding_checker', '')}; composer: {report.get('llm', '')}"))
     if gates:
         console.print("[green]all thresholds met[/green]" if report["passed"] else "[red]a threshold was missed[/red]")

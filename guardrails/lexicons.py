@@ -77,7 +77,7 @@ CUES: dict[str, list[Cue]] = {
     ],
     "safety_crisis": [
         _c(r"\b(?:kill|hurt|harm|cut)(?:ing)?\s+my\s?self\b|\bsuicid(?:e|al)\b|\bend (?:my|it all|my own) li(?:fe|ves)\b|\bself[- ]harm\b", 0.97, "self-harm"),
-        _c(r"\b(?:want|wanna|going|ready)\s+to\s+die\b|\bdon'?t want to (?:live|be alive|be here anymore)\b|\bno reason to live\b|\bbetter off dead\b", 0.95, "wants to die"),
+        _c(r"\b(?:want|wanna|going|ready)\s+to\s+die\b|\bdon'?t want to (?:live|be alive|be here anymore)\b|\bno (?:reason|point) (?:to|in) (?:live|living|going on|being alive)\b|\b(?:don'?t|can'?t) see (?:any |the )?(?:point|reason) (?:in|to|of) (?:living|live|going on|being alive)\b|\bcan'?t go on\b|\bbetter off dead\b", 0.95, "wants to die"),
         _c(r"\b(?:i(?:'ll| will| am going to|'m going to|'m gonna| wanna)|gonna)\s+(?:kill|shoot|stab|hurt|beat up|attack|find and hurt)\s+(?:you|him|her|them|your|someone|somebody|everyone|the)\b", 0.95, "threat of violence"),
         _c(r"\b(?:bomb|gun|shoot(?:ing)?|weapon)\b.{0,30}\b(?:store|office|shop|building|staff|employees|you)\b", 0.85, "violence near people"),
         _c(r"\b(?:caught fire|on fire|exploded|explod(?:ing|es)|burst into flames|smok(?:e|ing) (?:coming|pouring)|electric shock|electrocuted|burned (?:me|my|him|her)|burns on)\b", 0.9, "product danger"),

@@ -269,13 +269,32 @@ def _find_national_ids(text: str) -> list[Finding]:
     return out
 
 
+_PHONE_CANDIDATE = re.compile(r"[+(]?\d[\d\s().-]{5,22}\d")
+
+
+@dataclass(frozen=True)
+class _Shifted:
+    start: int
+    end: int
+    raw_string: str
+
+
 def _find_phones(text: str) -> list[Finding]:
     if sum(c.isdigit() for c in text) < 7:
         return []
     seen: set[tuple[int, int]] = set()
     out = []
-    for region in PHONE_REGIONS:
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+    # The matcher is slow on long text; run it only on windows around digit runs.
+    windows = []
+    for m in _PHONE_CANDIDATE.finditer(text):
+        a, b = max(0, m.start() - 3), min(len(text), m.end() + 3)
+        if windows and a <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], b)
+        else:
+            windows.append((a, b))
+    for (a, b), region in ((w, r) for w in windows for r in PHONE_REGIONS):
+        for match in phonenumbers.PhoneNumberMatcher(text[a:b], region, leniency=phonenumbers.Leniency.VALID):
+            match = _Shifted(match.start + a, match.start + a + len(match.raw_string), match.raw_string)
             key = (match.start, match.end)
             if key in seen:
                 continue

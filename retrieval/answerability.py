@@ -2,9 +2,8 @@
 
 Features of the best passage: its cosine similarity to the (context-resolved) query, the
 share of query terms it contains, and its margin over the best passage of another
-document. The coefficients were fitted with `retrieval/answerability_fit.py` on questions
-written against knowledge/sample (in scope) and off-topic questions (out of scope), so that
-0.5 separates the two; they are committed here so nothing is fitted at run time.
+document. NOTE: the coefficients below are provisional hand-set values, NOT yet fitted;
+they still need fitting on knowledge/sample in-scope vs out-of-scope questions.
 """
 from __future__ import annotations
 

@@ -53,10 +53,10 @@ class SearchTuning:
     """Knobs of the ranking; defaults are the shipped method."""
 
     fusion: FusionWeights = field(default_factory=FusionWeights)
-    history_turns: int = 2  # previous user turns that can resolve a follow-up
-    history_dense: float = 0.35  # weight of the context vector next to the query's own
-    history_lexical: float = 0.25  # weight of context terms in BM25
-    history_decay: float = 0.5  # each older turn counts this much of the next one
+    history_turns: int = 4  # previous user turns that can resolve a follow-up
+    history_dense: float = 1.0  # weight of the context vector next to the query's own
+    history_lexical: float = 1.0  # weight of context terms in BM25
+    history_decay: float = 0.7  # each older turn counts this much of the next one
     question_boost: float = 0.02  # FAQ question-to-question match over question-to-answer
     doc_context: float = 0.0  # how much a chunk inherits from its document's best-matching chunk
 

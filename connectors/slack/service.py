@@ -71,7 +71,7 @@ def build_slack_service(settings: Settings, store: ConversationStore, sender: Se
         raise SlackConfigError("Slack escalation needs Redis for its outbox: set CONCIERGE_REDIS_URL")
     if not settings.slack_channel:
         raise SlackConfigError("set CONCIERGE_SLACK_CHANNEL to the channel id where cases are posted")
-    prefix = prefix or getattr(settings, "redis_prefix", None) or "concierge:"
+    prefix = prefix or settings.redis_prefix or "concierge:"
     outbox = (SlackOutbox(redis_client, channel=settings.slack_channel, prefix=prefix) if redis_client
               else SlackOutbox.from_url(settings.redis_url or "", channel=settings.slack_channel,
                                         prefix=prefix))

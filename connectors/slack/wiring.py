@@ -22,7 +22,7 @@ def slack_service(settings: Settings, store: ConversationStore, *, sender: Sende
     if not settings.redis_url:
         raise SlackConfigError("Slack escalation needs Redis for its outbox: set CONCIERGE_REDIS_URL "
                                "(or unset CONCIERGE_SLACK_BOT_TOKEN to keep cases in the local inbox)")
-    prefix = getattr(store, "prefix", None) or getattr(settings, "redis_prefix", None) or "concierge:"
+    prefix = getattr(store, "prefix", None) or settings.redis_prefix or "concierge:"
     key = (settings.redis_url, prefix, settings.slack_channel, settings.slack_base_url, id(store))
     with _mutex:
         service = _services.get(key)

@@ -1,0 +1,102 @@
+"""`concierge ingest DIR` and `concierge search "text"`: the knowledge base from the terminal."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _index(data_dir: Path | None):
+    from agent.settings import load_settings
+    from retrieval.embeddings import get_embedder
+    from retrieval.index import KnowledgeIndex
+
+    settings = load_settings(data_dir=data_dir)
+    embedder = get_embedder(settings.embedding_model)
+    if settings.chroma_url:
+        return KnowledgeIndex(chroma_url=settings.chroma_url, embedder=embedder), settings
+    return KnowledgeIndex(settings.chroma_dir, embedder=embedder), settings
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        kb_dir: Path = typer.Argument(..., help="Knowledge base folder (Markdown, HTML, text, FAQ CSV/JSONL)."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the index lives (default: settings)."),
+    ) -> None:
+        """Index a knowledge base folder (incremental: unchanged files are skipped)."""
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+        from rich.table import Table
+
+        console = Console(stderr=False)
+        if not kb_dir.is_dir():
+            typer.echo(f"error: knowledge base folder not found: {kb_dir}", err=True)
+            raise typer.Exit(2)
+        try:
+            index, _ = _index(data_dir)
+        except (ConnectionError, ValueError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        with Progress(
+            TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
+        ) as bar:
+            task = bar.add_task("indexing", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = index.ingest(kb_dir, progress=progress)
+        table = Table(title=f"Ingested {kb_dir}")
+        for name in ("documents", "chunks", "added", "updated", "skipped", "removed"):
+            table.add_column(name, justify="right")
+        table.add_column("failed", justify="right")
+        table.add_row(
+            *(str(getattr(report, n)) for n in ("documents", "chunks", "added", "updated", "skipped", "removed")),
+            str(len(report.failed)),
+        )
+        console.print(table)
+        for error in report.failed:
+            console.print(f"[red]failed[/red] {error.source}: {error.message}", markup=True, highlight=False)
+
+    @app.command()
+    def search(
+        text: str = typer.Argument(..., help="What to look for."),
+        kb: Optional[Path] = typer.Option(None, "--kb", help="Index this folder first (incremental)."),
+        k: int = typer.Option(5, "-k", "--k", min=1, max=100, help="How many passages."),
+        as_json: bool = typer.Option(False, "--json", help="Print a JSON list of passages only."),
+        data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the index lives (default: settings)."),
+    ) -> None:
+        """Search the knowledge base and show the ranked passages."""
+        if kb is not None and not kb.is_dir():
+            typer.echo(f"error: knowledge base folder not found: {kb}", err=True)
+            raise typer.Exit(2)
+        try:
+            index, _ = _index(data_dir)
+        except (ConnectionError, ValueError, FileNotFoundError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if kb is not None:
+            report = index.ingest(kb)
+            for error in report.failed:
+                typer.echo(f"warning: {error.source}: {error.message}", err=True)
+        if not index.doc_ids():
+            typer.echo("error: the index is empty; run `concierge ingest DIR` or pass --kb DIR", err=True)
+            raise typer.Exit(2)
+        result = index.search(text, k=k)
+        if as_json:
+            typer.echo(json.dumps([p.model_dump() for p in result.passages], ensure_ascii=False))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"answerability {result.answerability:.2f}")
+        table.add_column("#", justify="right")
+        table.add_column("doc id")
+        table.add_column("title")
+        table.add_column("score", justify="right")
+        for n, p in enumerate(result.passages, 1):
+            table.add_row(str(n), p.doc_id, p.title, f"{p.score:.3f}")
+        Console().print(table)
