@@ -27,7 +27,7 @@ BENCHES = {
 ALL_RUN: list[tuple[str, list[str], list[str] | None, int]] = [
     ("ingest", [], ["--data", "{data}"], 300),
     ("engine", ["--composers", "extractive,llamacpp", "--llm-turns", "20"],
-     ["--data", "{data}", "--composers", "extractive,llamacpp", "--llm-turns", "20"], 600),
+     ["--data", "{data}", "--composers", "extractive,llamacpp", "--llm-turns", "20"], 1500),
     ("intake", ["--requests", "20000", "--seconds", "15"], None, 180),
     ("e2e", ["--workers", "1,2,4", "--seconds", "90"], None, 600),
     ("retrieval", [], ["--data", "{data}", "--limit", "150"], 600),

@@ -18,7 +18,7 @@ from guardrails.features import (
     extra_features,
     manipulation_cue,
     shouting_ratio,
-    topic_cue,
+    topic_cues,
 )
 from guardrails.lexicons import ABUSE_CUES, DID_NOT_HELP, GO_PUBLIC, SMALLTALK
 from guardrails.pii import describe, redact
@@ -88,14 +88,15 @@ class InputGuard:
         timings["embed"] = (time.perf_counter() - t1) * 1000
 
         t2 = time.perf_counter()
-        extras = extra_features(clean)
+        cues = topic_cues(clean)
+        extras = extra_features(clean, cues)
         probs: dict[str, float] = {}
         if embedding is not None and self.classifier is not None:
             probs = self.classifier.predict(np.concatenate([embedding, extras]))
         smalltalk = bool(SMALLTALK.match(clean))
         sentiment = _VADER.polarity_scores(clean[:2000])["compound"]
 
-        verdicts += self._topic_verdicts(clean, probs, smalltalk)
+        verdicts += self._topic_verdicts(cues, probs, smalltalk)
         verdicts.append(self._manipulation_verdict(clean, probs))
         verdicts.append(self._abuse_verdict(clean))
         verdicts += self._scope_verdicts(clean, probs, embedding, smalltalk, bool(history))
@@ -118,11 +119,12 @@ class InputGuard:
             for kind, ss in by_kind.items()
         ]
 
-    def _topic_verdicts(self, clean: str, probs: dict[str, float], smalltalk: bool) -> list[Verdict]:
+    def _topic_verdicts(self, cues: dict[str, tuple[float, str, tuple[int, int] | None]], probs: dict[str, float],
+                        smalltalk: bool) -> list[Verdict]:
         th = self.policy.thresholds.topic
         out = []
         for topic in TOPICS:
-            cue, label, span = topic_cue(clean, topic)
+            cue, label, span = cues[topic]
             prob = probs.get(topic)
             if smalltalk:
                 score, why = 0.0, "greeting / acknowledgement"
@@ -150,8 +152,9 @@ class InputGuard:
 
     def _abuse_verdict(self, clean: str) -> Verdict:
         best, label, span = 0.0, "", None
+        lowered = clean.lower()
         for cue in ABUSE_CUES:
-            m = cue.pattern.search(clean)
+            m = cue.search(clean, lowered)
             if m and cue.score > best:
                 best, label, span = cue.score, cue.label, (m.start(), m.end())
         return Verdict(check="abuse", category="abuse", triggered=best >= self.policy.thresholds.abuse,

@@ -24,7 +24,7 @@ from retrieval.answerability import DEFAULT_MODEL, AnswerabilityModel
 from retrieval.chroma_store import ChromaStore
 from retrieval.embeddings import Embedder, get_embedder
 from retrieval.fusion import FusionWeights, fuse
-from retrieval.lexical import LexicalIndex, normalise_query, words
+from retrieval.lexical import LexicalIndex, follow_up_kind, normalise_query, words
 from retrieval.passage import Passage
 
 # Bump when what we store per chunk changes: every document is then re-indexed once.
@@ -54,8 +54,15 @@ class SearchTuning:
 
     fusion: FusionWeights = field(default_factory=FusionWeights)
     history_turns: int = 4  # previous user turns that can resolve a follow-up
-    history_dense: float = 1.0  # weight of the context vector next to the query's own
-    history_lexical: float = 1.0  # weight of context terms in BM25
+    # Weight of the context next to the query's own signal, by how much the query leans on it:
+    # a pronoun/"and ..." follow-up, a short query (<= short_terms content terms), or a
+    # standalone question (which may switch topic, so context only nudges it).
+    history_anaphoric: float = 2.0
+    history_short: float = 1.0
+    history_standalone: float = 1.0
+    short_terms: int = 2
+    history_dense: float = 1.0  # scales all the context weights above for the dense score
+    history_lexical: float = 1.0  # scales them for BM25
     history_decay: float = 0.7  # each older turn counts this much of the next one
     question_boost: float = 0.02  # FAQ question-to-question match over question-to-answer
     doc_context: float = 0.0  # how much a chunk inherits from its document's best-matching chunk
@@ -339,11 +346,13 @@ class KnowledgeIndex:
         score = self.answerability_model.score(*self._features(ranked, int(top[0])))
         return SearchResult(passages=passages, answerability=round(score, 4), query=ranked.resolved)
 
-    def answerability_features(self, query: str, history: list[str] | None = None) -> tuple[float, float, float]:
-        """(dense, coverage, margin) of the best passage: the answerability model's inputs."""
+    def answerability_features(
+        self, query: str, history: list[str] | None = None
+    ) -> tuple[float, float, float, float]:
+        """(dense, coverage, margin, known) of the best passage: the answerability model's inputs."""
         ranked = self._rank(query, history)
         if ranked is None:
-            return (0.0, 0.0, 0.0)
+            return (0.0, 0.0, 0.0, 0.0)
         return self._features(ranked, int(np.argmax(ranked.fused)))
 
     def _rank(self, query: str, history: list[str] | None) -> "_Ranked | None":
@@ -362,6 +371,7 @@ class KnowledgeIndex:
         terms = mirror.lexical.query_terms(text)
         lexical = mirror.lexical.scores(terms)
         resolved = query
+        feature_terms = terms
         if context:
             # Follow-ups ("and how much is that?") lean on the recent turns, newest first.
             weights = np.array(
@@ -369,10 +379,21 @@ class KnowledgeIndex:
             )
             ctx_vec = (weights[:, None] * vectors[1:]).sum(axis=0)
             ctx_vec /= max(float(np.linalg.norm(ctx_vec)), 1e-9)
-            dense = (dense + tuning.history_dense * self._dense(mirror, ctx_vec)) / (1.0 + tuning.history_dense)
+            kind = follow_up_kind(text)
+            if kind == "pronoun":
+                lean = tuning.history_anaphoric
+            elif kind == "opener" or len(set(terms)) <= tuning.short_terms:
+                lean = tuning.history_short
+            else:
+                lean = tuning.history_standalone
+            w_dense = lean * tuning.history_dense
+            dense = (dense + w_dense * self._dense(mirror, ctx_vec)) / (1.0 + w_dense)
             ctx_terms = mirror.lexical.query_terms(" ".join(context))
             if ctx_terms:
-                lexical = lexical + tuning.history_lexical * mirror.lexical.scores(ctx_terms)
+                lexical = lexical + lean * tuning.history_lexical * mirror.lexical.scores(ctx_terms)
+            if kind:
+                # The follow-up's topic words live in the context: count them for answerability.
+                feature_terms = terms + [t for t in mirror.lexical.query_terms(context[-1]) if t not in terms]
             resolved = f"{query} [context: {context[-1]}]"
         fused = fuse(dense, lexical, tuning.fusion)
         if tuning.doc_context > 0:
@@ -381,7 +402,7 @@ class KnowledgeIndex:
             best = np.full(len(mirror.doc_names), -np.inf, dtype=np.float32)
             np.maximum.at(best, mirror.doc_rows, fused)
             fused = fused + tuning.doc_context * best[mirror.doc_rows]
-        return _Ranked(mirror, dense, lexical, fused, terms, resolved)
+        return _Ranked(mirror, dense, lexical, fused, feature_terms, resolved)
 
     def _dense(self, mirror: _Mirror, vector: np.ndarray) -> np.ndarray:
         sims = mirror.body @ vector
@@ -391,13 +412,14 @@ class KnowledgeIndex:
         return sims.astype(np.float32)
 
     @staticmethod
-    def _features(ranked: "_Ranked", best: int) -> tuple[float, float, float]:
+    def _features(ranked: "_Ranked", best: int) -> tuple[float, float, float, float]:
         m, dense = ranked.mirror, ranked.dense
         best_doc = m.doc_ids[best]
         other = [int(i) for i in np.argsort(-dense)[:30] if m.doc_ids[int(i)] != best_doc]
         margin = float(dense[best] - dense[other[0]]) if other else float(dense[best])
         coverage = m.lexical.coverage(ranked.terms, best)
-        return float(dense[best]), coverage, margin
+        known = m.lexical.known_share(ranked.terms)
+        return float(dense[best]), coverage, margin, known
 
 
 @dataclass

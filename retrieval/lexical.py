@@ -50,6 +50,22 @@ def normalise_query(text: str) -> str:
     return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(1).lower()], text)
 
 
+# Words that point back to an earlier topic ("how much does IT cost?", "AND for express?").
+_ANAPHORA = frozenset(
+    "it its it's that this those these they them their there one ones same".split()
+)
+_FOLLOW_UP_OPENERS = ("and ", "also ", "what about", "how about", "and?", "but ", "ok and", "so ", "then ")
+
+
+def follow_up_kind(text: str) -> str:
+    """"pronoun" when a message points back with a pronoun ("how much is IT?"), "opener" when it
+    only starts like a follow-up ("and for express?", "what about refunds?"), else ""."""
+    lowered = text.strip().lower()
+    if any(w in _ANAPHORA for w in _WORD.findall(lowered)):
+        return "pronoun"
+    return "opener" if lowered.startswith(_FOLLOW_UP_OPENERS) else ""
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens, apostrophes folded ("don't" -> "dont")."""
     return [w.replace("'", "") for w in _WORD.findall(text.lower())]
@@ -118,6 +134,14 @@ class LexicalIndex:
             return 0.0
         present = self._row_terms(row)
         return sum(1 for t in set(terms) if t in present) / len(set(terms))
+
+    def known_share(self, terms: list[str]) -> float:
+        """Share of the query terms that occur anywhere in the KB (0..1): unknown names and
+        topics ("ikea", "nfl") mean the question is about something else."""
+        if not terms or not self._token_ids:
+            return 0.0
+        unique = set(terms)
+        return sum(1 for t in unique if t in self._token_ids) / len(unique)
 
     def _row_terms(self, row: int) -> frozenset[str]:
         cache = getattr(self, "_row_cache", None)

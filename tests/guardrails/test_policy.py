@@ -40,6 +40,24 @@ def test_legal_before_billing(guard, policy):
     assert o.reasons[:2] == [Reason.LEGAL_THREAT, Reason.BILLING_DISPUTE]
 
 
+def test_human_request_leads_over_billing_but_billing_stays_listed(guard, policy):
+    _, o = decide(guard, policy, "you charged me twice for one order, put me through to a real person")
+    assert o.action == Action.ESCALATE
+    assert o.reasons[:2] == [Reason.HUMAN_REQUESTED, Reason.BILLING_DISPUTE]
+
+
+def test_human_request_on_a_public_billing_post_still_leaves_the_public_thread(guard, policy):
+    _, o = decide(guard, policy, "you double charged me, I want a real person", public=True)
+    assert o.action == Action.ESCALATE and o.public_move
+    assert o.reasons[0] == Reason.HUMAN_REQUESTED and Reason.BILLING_DISPUTE in o.reasons
+
+
+def test_risk_topics_still_lead_a_human_request(guard, policy):
+    _, o = decide(guard, policy, "I'm locked out of my account, get me a real person")
+    assert o.reasons[0] == Reason.ACCOUNT_ACCESS and Reason.HUMAN_REQUESTED in o.reasons
+    assert o.priority == Priority.HIGH
+
+
 def test_pii_on_public_moves_to_private(guard, policy):
     r, o = decide(guard, policy, "my email is jo@x.io and order 12345 hasn't arrived", public=True)
     assert o.action == Action.MOVE_TO_PRIVATE and o.public_move
