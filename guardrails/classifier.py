@@ -11,21 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
+from guardrails.features import TOPICS
+
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "topics.npz"
 
 # Labels the classifier predicts: the topic reason codes plus two non-escalation classes.
-LABELS = (
-    "human_requested",
-    "billing_dispute",
-    "fraud_security",
-    "account_access",
-    "legal_threat",
-    "safety_crisis",
-    "privacy_request",
-    "complaint_escalation",
-    "manipulation",
-    "out_of_scope",
-)
+LABELS = (*TOPICS, "manipulation", "out_of_scope")
 
 
 class ModelFileError(RuntimeError):

@@ -6,37 +6,7 @@ import re
 from guardrails.codes import CHANNEL_LIMITS, Channel
 from guardrails.pii import describe, find_pii
 from guardrails.verdict import Span, Verdict
-
-_URL = re.compile(r"https?://\S+|www\.\S+", re.I)
-# Code point ranges twitter-text counts as weight 1 (Latin, punctuation, ...); all else 2.
-_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-_X_URL_WEIGHT = 23
-
-
-def weighted_length(text: str) -> int:
-    """X (Twitter) weighted length: URLs 23, emoji/CJK 2, most Latin characters 1."""
-    total = 0
-    pos = 0
-    for m in _URL.finditer(text):
-        total += _weighted_plain(text[pos:m.start()]) + _X_URL_WEIGHT
-        pos = m.end()
-    return total + _weighted_plain(text[pos:])
-
-
-def _weighted_plain(text: str) -> int:
-    total, skip_next = 0, False
-    for ch in text:
-        cp = ord(ch)
-        if skip_next:
-            skip_next = False
-            continue
-        if cp in (0xFE0E, 0xFE0F) or 0x1F3FB <= cp <= 0x1F3FF:
-            continue  # variation selectors, skin tones: part of the emoji before them
-        if cp == 0x200D:
-            skip_next = True  # zero-width joiner glues the next emoji into this one
-            continue
-        total += 1 if any(a <= cp <= b for a, b in _LIGHT) else 2
-    return total
+from guardrails.x_length import weighted_length
 
 
 def _norm_value(v: str) -> str:
