@@ -7,7 +7,6 @@ handle() never raises: odd input gets a clarifying or polite reply.
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import threading
@@ -32,10 +31,14 @@ from agent.packet import ContextPacket
 from agent.settings import Settings
 from agent.store import ConversationStore, LockTimeout
 from guardrails.codes import Action, Priority, Reason
+from guardrails.output_checks import check_output
 from guardrails.grounding import GroundingResult, check_grounding, split_sentences
+from guardrails.input_checks import InputGuard
 from guardrails.pii import redact
+from guardrails.policy import Policy
 from guardrails.report import HistoryItem, InputReport, PolicyOutcome, Redaction
 from guardrails.verdict import Verdict
+from retrieval.index import KnowledgeIndex
 from retrieval.passage import Passage
 
 log = logging.getLogger(__name__)
@@ -108,8 +111,8 @@ def _has_words(text: str) -> bool:
 class Engine:
     """The turn pipeline; one instance serves many conversations and threads."""
 
-    def __init__(self, settings: Settings, *, store: ConversationStore, index: Any, guard: Any,
-                 policy: Any, composer: Composer, sink: EscalationSink | None = None,
+    def __init__(self, settings: Settings, *, store: ConversationStore, index: KnowledgeIndex, guard: InputGuard,
+                 policy: Policy, composer: Composer, sink: EscalationSink | None = None,
                  sender: Sender | None = None,
                  embed: Callable[[list[str]], np.ndarray] | None = None,
                  fallback: Composer | None = None) -> None:
@@ -128,7 +131,6 @@ class Engine:
         self._decisions: OrderedDict[tuple[str, str], Decision] = OrderedDict()
         self._decisions_lock = threading.Lock()
         self._hours: str | None | bool = False  # False: not looked up yet
-        self._policy_kwargs = _accepted_kwargs(getattr(policy, "decide", None))
 
     # ------------------------------------------------------------------ public API
     def handle(self, msg: InboundMessage) -> Decision:
@@ -294,11 +296,8 @@ class Engine:
         return None, None, "; ".join(notes)
 
     def _output_problems(self, reply: str, passages: list[Passage], turn: _Turn) -> list[str]:
-        checker = _output_checker()
-        if checker is None:
-            return [] if not any(v and v in reply for v in turn.redaction.values) else ["pii_echo"]
-        verdicts = checker(reply, passages=[p.text for p in passages], channel=turn.msg.channel,
-                           public=turn.msg.is_public, pii_values=list(turn.redaction.values))
+        verdicts = check_output(reply, passages=[p.text for p in passages], channel=turn.msg.channel,
+                                public=turn.msg.is_public, pii_values=list(turn.redaction.values))
         fired = [v for v in verdicts if v.triggered and v.check != "length"]  # formatting fits length
         turn.verdicts.extend(fired)
         return [f"{v.check}" for v in fired]
@@ -400,11 +399,8 @@ class Engine:
                             platform=msg.platform, link=msg.link)
 
     def _decide(self, report: InputReport, public: bool, conv: Conversation) -> PolicyOutcome:
-        available = {"public": public, "conversation": conv, "conv": conv,
-                     "unanswered_turns": conv.unanswered_turns,
-                     "clarifications": conv.clarifications, "status": conv.status}
-        kwargs = {k: v for k, v in available.items() if k in self._policy_kwargs}
-        return self.policy.decide(report, **kwargs)
+        return self.policy.decide(report, public=public, unanswered_turns=conv.unanswered_turns,
+                                  clarifications=conv.clarifications)
 
     def _priority(self, reasons: list[Reason]) -> Priority:
         try:
@@ -492,33 +488,6 @@ def hours_span(sentence: str) -> str | None:
     end = max(m.end() for m in times)
     span = sentence[start:end].strip(" ,;")
     return span if 4 <= len(span) <= 160 else None
-
-
-def _accepted_kwargs(func: Callable | None) -> set[str]:
-    if func is None:
-        return set()
-    try:
-        params = inspect.signature(func).parameters.values()
-    except (TypeError, ValueError):
-        return {"public"}
-    if any(p.kind == p.VAR_KEYWORD for p in params):
-        return {"public"}
-    return {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
-
-
-_OUTPUT_CHECKER: Any = False
-
-
-def _output_checker() -> Callable | None:
-    """guardrails.output_checks.check_output, if that module is installed."""
-    global _OUTPUT_CHECKER
-    if _OUTPUT_CHECKER is False:
-        try:
-            from guardrails.output_checks import check_output
-            _OUTPUT_CHECKER = check_output
-        except ImportError:
-            _OUTPUT_CHECKER = None
-    return _OUTPUT_CHECKER
 
 
 def _guard_history(conv: Conversation) -> list[HistoryItem]:
