@@ -68,6 +68,12 @@ class EmulatorServer:
                     self.close_connection = True
                     return
                 data = json.dumps(reply.body).encode()
+                # Record the outcome before answering: a client that got its answer must already
+                # find the request in delivered() (the platform has accepted it either way).
+                with emulator._changed:
+                    req.status = reply.status
+                    req.response = reply.body
+                    emulator._changed.notify_all()
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -79,10 +85,6 @@ class EmulatorServer:
                     self.wfile.flush()
                 except OSError:
                     return
-                with emulator._changed:
-                    req.status = reply.status
-                    req.response = reply.body
-                    emulator._changed.notify_all()
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
