@@ -6,12 +6,11 @@ deliveries, reads and WhatsApp statuses are skipped.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime, timezone
 from typing import Any
 
 from agent.messages import InboundMessage
+from connectors.signatures import hmac_sha256, secret_equal
 from guardrails.codes import Channel
 
 OBJECT_CHANNELS = {"page": Channel.MESSENGER, "instagram": Channel.INSTAGRAM}
@@ -25,22 +24,19 @@ class UnknownObject(ValueError):
 
 def sign(body: bytes, app_secret: str) -> str:
     """The X-Hub-Signature-256 header value Meta sends for this body."""
-    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+    return "sha256=" + hmac_sha256(app_secret, body).hex()
 
 
 def verify_signature(body: bytes, header: str | None, app_secret: str) -> bool:
     """True when the header is the HMAC of the raw body with the app secret."""
-    if not header or not header.startswith("sha256="):
-        return False
-    return hmac.compare_digest(sign(body, app_secret), header.strip())
+    return secret_equal(sign(body, app_secret), header)
 
 
 def verify_challenge(params: dict[str, str], verify_token: str) -> str | None:
     """The challenge to echo for a valid subscription request, else None."""
     if params.get("hub.mode") != "subscribe":
         return None
-    token = params.get("hub.verify_token") or ""
-    if not hmac.compare_digest(token.encode(), verify_token.encode()):
+    if not secret_equal(verify_token, params.get("hub.verify_token")):
         return None
     challenge = params.get("hub.challenge")
     return challenge if challenge else None

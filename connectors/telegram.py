@@ -1,11 +1,11 @@
 """Telegram Bot API webhook: secret-token check and Update parsing."""
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timezone
 from typing import Any
 
 from agent.messages import InboundMessage
+from connectors.signatures import secret_equal
 from guardrails.codes import Channel
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -17,7 +17,7 @@ class NotAnUpdate(ValueError):
 
 
 def verify_secret(header: str | None, secret: str) -> bool:
-    return bool(header) and hmac.compare_digest(header.encode(), secret.encode())
+    return secret_equal(secret, header)
 
 
 def parse(payload: Any) -> list[InboundMessage]:

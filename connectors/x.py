@@ -7,13 +7,12 @@ posts are skipped; retweets are not questions and are skipped too.
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import re
 from datetime import datetime, timezone
 from typing import Any
 
 from agent.messages import InboundMessage
+from connectors.signatures import hmac_sha256, secret_equal
 from guardrails.codes import Channel
 
 _LEADING_MENTIONS = re.compile(r"^(?:\s*@\w{1,15})+\s*")
@@ -25,8 +24,7 @@ class NotAnXEvent(ValueError):
 
 def signature(secret: str, message: bytes) -> str:
     """"sha256=" + base64 HMAC-SHA256(secret, message): used for CRC and for bodies."""
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return "sha256=" + base64.b64encode(digest).decode()
+    return "sha256=" + base64.b64encode(hmac_sha256(secret, message)).decode()
 
 
 def crc_response(crc_token: str, consumer_secret: str) -> dict[str, str]:
@@ -35,9 +33,7 @@ def crc_response(crc_token: str, consumer_secret: str) -> dict[str, str]:
 
 
 def verify_signature(body: bytes, header: str | None, consumer_secret: str) -> bool:
-    if not header:
-        return False
-    return hmac.compare_digest(signature(consumer_secret, body), header.strip())
+    return secret_equal(signature(consumer_secret, body), header)
 
 
 def _ms(ts: Any) -> datetime:

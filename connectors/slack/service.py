@@ -45,7 +45,8 @@ class SlackService:
 
     def router(self) -> APIRouter | None:
         """Routes for HTTP mode; None in Socket Mode (Slack connects to us over a WebSocket)."""
-        return None if self.socket_mode else make_slack_router(self.app)
+        return None if self.socket_mode else make_slack_router(
+            self.app, signing_secret=self.settings.slack_signing_secret)
 
     def start(self, *, worker: bool = True) -> None:
         """Start the outbox worker thread and, in Socket Mode, the WebSocket connection."""

@@ -108,19 +108,17 @@ def test_arbitrary_bodies_never_5xx(intake_app):
     check()
 
 
-SLACK_BUG = ("/slack/events answers 500 to unsigned junk: connectors/slack/routes.py calls bolt's "
-             "to_bolt_request (which json.loads / decodes the body) before any signature check, so a non-UTF-8 "
-             "body, a JSON array, invalid JSON with Content-Type application/json, or a 'user' that is "
-             "not an object (bolt's extract_user_id does `'id' in user`) raises; verify the signature "
-             "first or catch the parse error and answer 400/401")
-
-
-@pytest.mark.xfail(strict=True, reason=SLACK_BUG)
+@pytest.mark.parametrize("signed", [False, True], ids=["unsigned", "signed"])
 @pytest.mark.parametrize("body,ctype", [(b"\xab", "text/plain"), (b"[]", "application/json"),
                                         (b"not json", "application/json"),
-                                        (b'{"user": true}', "application/json")])
-def test_slack_events_junk_body_is_a_4xx(intake_app, body, ctype):
-    _no_5xx(intake_app.http.post("/slack/events", content=body, headers={"Content-Type": ctype}), "/slack/events")
+                                        (b'{"user": true}', "application/json"),
+                                        (b"payload=%7B%22user%22%3A1%7D", "application/x-www-form-urlencoded")])
+def test_slack_events_junk_body_is_a_4xx(intake_app, body, ctype, signed):
+    headers = {"Content-Type": ctype, **(_signed("/slack/events", body) if signed else {})}
+    resp = intake_app.http.post("/slack/events", content=body, headers=headers)
+    assert 400 <= resp.status_code < 500, f"HTTP {resp.status_code} {resp.text[:300]}"
+    if not signed:
+        assert resp.status_code == 401
 
 
 def test_arbitrary_verification_queries_never_5xx(intake_app):

@@ -52,7 +52,8 @@ def live(emulator, settings, store, redis_url, redis_prefix):
     client = make_web_client(settings)
     worker = OutboxWorker(outbox, client, store=store, idle_poll_s=0.1)
     api = FastAPI()
-    api.include_router(make_slack_router(build_slack_app(settings, store, handoff, outbox, client=client)))
+    api.include_router(make_slack_router(build_slack_app(settings, store, handoff, outbox, client=client),
+                                        signing_secret=settings.slack_signing_secret))
     served = ServedApp(api)
     worker.start()
     yield Live(served.url, emulator, store, outbox, handoff, sender)
