@@ -18,7 +18,21 @@ _KIND = {"action": "action", "reason": "reason code", "priority": "priority", "c
 
 
 class SuiteError(ValueError):
-    """A suite cannot be used as written; str() is one line naming the file and the case."""
+    """A suite cannot be used as written; str() is one line naming the file and the case.
+
+    Whatever the file put into the message (a case id, a field name, a value) has its
+    non-printable characters escaped, so a newline in an id cannot split the line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(one_line(message))
+
+
+def one_line(text: str) -> str:
+    """text with every non-printable character (newline, tab, U+2028 ...) as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 @dataclass
@@ -174,7 +188,7 @@ def _load_jsonl(path: Path) -> Suite:
         except SuiteError as exc:
             # Add the line number: a JSONL case is easiest to find by it.
             msg = str(exc)
-            head = f"{path}: "
+            head = one_line(f"{path}: ")
             raise SuiteError(f"{head}line {lineno}: {msg[len(head):]}") from None
         suite.cases.append(LoadedCase(spec=spec, suite=suite.name, file=path, line=lineno))
         index += 1
