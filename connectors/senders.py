@@ -2,8 +2,9 @@
 
 PlatformSender routes by the conversation's channel and makes every send idempotent:
 an OutboundLedger lease is taken before the HTTP call and marked done after it
-succeeds, so a retried turn (a worker killed and its entry reclaimed) never sends
-twice. Long texts are split at sentence ends to each API's limit.
+succeeds, so a retried turn (a worker killed and its entry reclaimed) does not send
+twice (the one remaining window is described at the ledger below). Long texts are split
+at sentence ends to each API's limit.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol
 
 import httpx
+import redis
 
 from agent.conversation import Conversation, ConversationStatus
 from agent.formatting import shorten, split_parts, weighted_length
@@ -40,9 +42,25 @@ class WindowClosed(SendError):
 
 
 # --- idempotency ledger ------------------------------------------------------------------
+#
+# Per idempotency key: absent -> "lease:<until ms>" (written before the platform call: someone
+# is sending) -> "done" (the platform accepted). begin() answers
+#   go     never attempted, or the last attempt failed and was aborted: send;
+#   busy   another worker holds a live lease: retry later;
+#   done   sent: do nothing;
+#   again  an attempt started and was never confirmed (its worker died mid-send, lease
+#          expired): it may or may not have reached the customer. We send again (a lost reply
+#          is worse than a repeated one) and log it, so each possible duplicate is counted.
+# None of the Graph Send API, X v2 or Telegram sendMessage takes an idempotency key, so
+# "again" cannot be settled on the platform side; the window is from the platform accepting
+# a send to "done" reaching Redis, and RedisLedger keeps an accepted send in memory (and keeps
+# writing "done") while Redis is away, so only a worker that dies in that window repeats.
+
+BeginState = Literal["go", "done", "busy", "again"]
+
 
 class OutboundLedger(Protocol):
-    def begin(self, key: str, lease_s: float) -> Literal["go", "done", "busy"]: ...
+    def begin(self, key: str, lease_s: float) -> BeginState: ...
     def done(self, key: str) -> None: ...
     def abort(self, key: str) -> None: ...
 
@@ -50,37 +68,93 @@ class OutboundLedger(Protocol):
 _BEGIN = """
 local v = redis.call('GET', KEYS[1])
 if v == 'done' then return 'done' end
-if v then return 'busy' end
-redis.call('SET', KEYS[1], 'lease', 'PX', ARGV[1])
-return 'go'
+if v == 'lease' then return 'busy' end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local state = 'go'
+if v then
+  local until_ms = tonumber(string.match(v, '^lease:(%d+)$'))
+  if until_ms and until_ms > now then return 'busy' end
+  state = 'again'
+end
+redis.call('SET', KEYS[1], 'lease:' .. (now + tonumber(ARGV[1])), 'EX', ARGV[2])
+return state
 """
 _ABORT = """
-if redis.call('GET', KEYS[1]) == 'lease' then return redis.call('DEL', KEYS[1]) end
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 5) == 'lease' then return redis.call('DEL', KEYS[1]) end
 return 0
 """
 
 
 class RedisLedger:
-    """Send state per idempotency key in Redis: absent, 'lease' (someone is sending), 'done'."""
+    """The send states in Redis, shared by every worker.
 
-    def __init__(self, client: Any, prefix: str = "concierge:") -> None:
+    "done" is the fact that must survive a Redis outage: when writing it fails, the key is
+    kept here (begin() answers "done" for it) and a background thread writes it as soon as
+    Redis answers again. Another worker reclaiming the turn in the moment between Redis coming
+    back and that write would still see "again" (and resend).
+    """
+
+    def __init__(self, client: Any, prefix: str = "concierge:", *, retry_s: float = 0.2) -> None:
         self.r = client
         self.prefix = prefix
+        self.retry_s = retry_s
         self._begin = client.register_script(_BEGIN)
         self._abort = client.register_script(_ABORT)
+        self._unrecorded: set[str] = set()
+        self._mutex = threading.Lock()
+        self._flusher: threading.Thread | None = None
 
     def _k(self, key: str) -> str:
         return f"{self.prefix}sent:{key}"
 
-    def begin(self, key: str, lease_s: float) -> Literal["go", "done", "busy"]:
-        res = self._begin(keys=[self._k(key)], args=[max(1, int(lease_s * 1000))])
+    def begin(self, key: str, lease_s: float) -> BeginState:
+        with self._mutex:
+            if key in self._unrecorded:
+                return "done"
+        res = self._begin(keys=[self._k(key)], args=[max(1, int(lease_s * 1000)), SENT_TTL_S])
         return res.decode() if isinstance(res, bytes) else res
 
     def done(self, key: str) -> None:
-        self.r.set(self._k(key), "done", ex=SENT_TTL_S)
+        try:
+            self._record(key)
+        except redis.RedisError as exc:
+            log.warning("send not recorded yet", extra={"event": "ledger_unrecorded", "idempotency_key": key,
+                                                         "error": type(exc).__name__})
+            with self._mutex:
+                self._unrecorded.add(key)
+                if self._flusher is None or not self._flusher.is_alive():
+                    self._flusher = threading.Thread(target=self._flush, name="ledger-flush", daemon=True)
+                    self._flusher.start()
 
     def abort(self, key: str) -> None:
         self._abort(keys=[self._k(key)])
+
+    def unrecorded(self) -> int:
+        """Sends the platform accepted that Redis does not know about yet."""
+        with self._mutex:
+            return len(self._unrecorded)
+
+    def _record(self, key: str) -> None:
+        self.r.set(self._k(key), "done", ex=SENT_TTL_S)
+
+    def _flush(self) -> None:
+        while True:
+            with self._mutex:
+                pending = sorted(self._unrecorded)
+                if not pending:
+                    self._flusher = None
+                    return
+            for key in pending:
+                try:
+                    self._record(key)
+                except redis.RedisError:
+                    break
+                with self._mutex:
+                    self._unrecorded.discard(key)
+                log.info("send recorded", extra={"event": "ledger_recorded", "idempotency_key": key})
+            time.sleep(self.retry_s)
 
 
 class MemoryLedger:
@@ -90,7 +164,7 @@ class MemoryLedger:
         self._state: dict[str, tuple[str, float]] = {}
         self._mutex = threading.Lock()
 
-    def begin(self, key: str, lease_s: float) -> Literal["go", "done", "busy"]:
+    def begin(self, key: str, lease_s: float) -> BeginState:
         now = time.monotonic()
         with self._mutex:
             state, until = self._state.get(key, ("", 0.0))
@@ -99,7 +173,7 @@ class MemoryLedger:
             if state == "lease" and until > now:
                 return "busy"
             self._state[key] = ("lease", now + lease_s)
-            return "go"
+            return "again" if state == "lease" else "go"
 
     def done(self, key: str) -> None:
         with self._mutex:
@@ -365,6 +439,11 @@ class PlatformSender:
             return False
         if state == "busy":
             raise TransientSendError(f"send {key} is in flight elsewhere; retry later")
+        if state == "again":
+            log.warning("resending an unconfirmed send", extra={"event": "send_unconfirmed", "idempotency_key": key,
+                                                                "channel": str(conv.channel)})
+            if self.metrics:
+                self.metrics.sends.labels(str(conv.channel), "unconfirmed_resend").inc()
         started = time.perf_counter()
         channel = str(conv.channel)
         try:
