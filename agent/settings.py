@@ -14,6 +14,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SAMPLE_KB = Path(__file__).resolve().parent.parent / "knowledge" / "sample"
 
 
+class SettingsError(ValueError):
+    """Settings that cannot work together; the message says which variables to set."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONCIERGE_", env_file=".env", extra="ignore")
 
@@ -76,6 +80,28 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 20  # per customer
     max_message_chars: int = 4000  # longer customer messages are cut (and said so)
 
+    def check_service(self) -> None:
+        """Raise SettingsError, naming what to set, when the service could not run as configured.
+
+        Called by the entry points (create_app, `concierge worker`), not on every Settings():
+        a library caller may pass its own Redis client, and `concierge ingest` needs no Slack.
+        """
+        problems: list[str] = []
+        if self.slack_bot_token:
+            if not self.redis_url:
+                problems.append("Slack escalation needs Redis for its outbox: set CONCIERGE_REDIS_URL "
+                                "(or unset CONCIERGE_SLACK_BOT_TOKEN to keep cases in the local inbox)")
+            if not self.slack_channel:
+                problems.append("set CONCIERGE_SLACK_CHANNEL to the channel id where cases are posted")
+            if not (self.slack_signing_secret or self.slack_app_token):
+                problems.append("set CONCIERGE_SLACK_SIGNING_SECRET (Events API over HTTP) or "
+                                "CONCIERGE_SLACK_APP_TOKEN (Socket Mode) so Slack can reach the bot")
+        elif self.slack_channel or self.slack_signing_secret or self.slack_app_token:
+            problems.append("CONCIERGE_SLACK_* is set but CONCIERGE_SLACK_BOT_TOKEN is not: set it (xoxb-...) "
+                            "or unset the others to keep cases in the local inbox")
+        if problems:
+            raise SettingsError("; ".join(problems))
+
     @property
     def chroma_dir(self) -> Path:
         return self.chroma_path or (self.data_dir / "chroma")
@@ -93,4 +119,4 @@ def load_settings(**overrides: object) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-__all__ = ["Settings", "load_settings", "SAMPLE_KB", "Field"]
+__all__ = ["Settings", "SettingsError", "load_settings", "SAMPLE_KB", "Field"]

@@ -97,28 +97,73 @@ def submit_all(svc: Service, platform: str, messages: list[InboundMessage]) -> d
     return counts
 
 
-def _parse_or_400(parser: Callable[[], list[InboundMessage]], errors: tuple[type[Exception], ...]) -> list[InboundMessage]:
-    try:
-        return parser()
-    except errors as exc:
-        raise HTTPException(400, str(exc)) from None
-    except (ValidationError, TypeError, AttributeError, KeyError, ValueError) as exc:
-        raise HTTPException(400, f"unexpected event shape: {type(exc).__name__}") from None
-
-
 # --- platform routes ---------------------------------------------------------------------------
+
+_SHAPE_ERRORS = (ValidationError, TypeError, AttributeError, KeyError, ValueError)
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """What differs between the platforms' POST webhooks; take_webhook does the rest."""
+
+    platform: str
+    secret_setting: str  # the variable to name when the secret is not configured
+    secret: str | None
+    verify: Callable[[bytes, Request, str], bool]
+    parse: Callable[[Any], list[InboundMessage]]
+    not_ours: type[Exception]  # the parser's "not an event of this platform"
+    not_ours_status: int = 400
+    bad_signature_status: int = 401
+    reply: Callable[[], Response] = lambda: JSONResponse({"ok": True})
+
+
+async def take_webhook(svc: Service, hook: Webhook, request: Request) -> Response:
+    """Verify on the raw bytes, then parse and queue; nothing is queued unless all of it passes."""
+    metrics = svc.metrics.requests
+    if not hook.secret:
+        metrics.labels(hook.platform, "not_configured").inc()
+        raise HTTPException(403, f"{hook.platform} webhooks are not configured: set {hook.secret_setting}")
+    body = await read_body(request, MAX_WEBHOOK_BYTES)
+    if not hook.verify(body, request, hook.secret):
+        metrics.labels(hook.platform, "bad_signature").inc()
+        raise HTTPException(hook.bad_signature_status, "signature missing or invalid")
+    require_json(request)
+    payload = parse_json(body)
+    try:
+        messages = hook.parse(payload)
+    except hook.not_ours as exc:
+        raise HTTPException(hook.not_ours_status, str(exc)) from None
+    except _SHAPE_ERRORS as exc:
+        raise HTTPException(400, f"unexpected event shape: {type(exc).__name__}") from None
+    submit_all(svc, hook.platform, messages)
+    return hook.reply()
+
 
 def platform_router(svc: Service) -> APIRouter:
     router = APIRouter()
     s = svc.settings
+    hooks = {  # POST /webhooks/<key>
+        "meta": Webhook(
+            "meta", "CONCIERGE_META_APP_SECRET", s.meta_app_secret,
+            verify=lambda body, req, secret: meta.verify_signature(body, req.headers.get("x-hub-signature-256"),
+                                                                   secret),
+            parse=meta.parse, not_ours=meta.UnknownObject,
+            not_ours_status=404,  # as Meta's quick-start answers for objects it does not handle
+            reply=lambda: PlainTextResponse("EVENT_RECEIVED")),
+        "x": Webhook(
+            "x", "CONCIERGE_X_CONSUMER_SECRET", s.x_consumer_secret,
+            verify=lambda body, req, secret: x.verify_signature(body, req.headers.get("x-twitter-webhooks-signature"),
+                                                                secret),
+            parse=lambda payload: x.parse(payload, s.x_user_id), not_ours=x.NotAnXEvent),
+        "telegram": Webhook(
+            "telegram", "CONCIERGE_TELEGRAM_SECRET_TOKEN", s.telegram_secret_token,
+            verify=lambda body, req, secret: telegram.verify_secret(req.headers.get(telegram.SECRET_HEADER), secret),
+            parse=telegram.parse, not_ours=telegram.NotAnUpdate, bad_signature_status=403),
+    }
 
     def refuse(platform: str, what: str) -> HTTPException:
         svc.metrics.requests.labels(platform, "not_configured").inc()
         return HTTPException(403, f"{platform} webhooks are not configured: set {what}")
-
-    def bad_signature(platform: str, status: int = 401) -> HTTPException:
-        svc.metrics.requests.labels(platform, "bad_signature").inc()
-        return HTTPException(status, "signature missing or invalid")
 
     @router.get("/webhooks/meta")
     async def meta_verify(request: Request) -> Response:
@@ -129,24 +174,6 @@ def platform_router(svc: Service) -> APIRouter:
             raise HTTPException(403, "verification failed: wrong hub.mode or hub.verify_token")
         return PlainTextResponse(challenge)
 
-    @router.post("/webhooks/meta")
-    async def meta_events(request: Request) -> Response:
-        if not s.meta_app_secret:
-            raise refuse("meta", "CONCIERGE_META_APP_SECRET")
-        body = await read_body(request, MAX_WEBHOOK_BYTES)
-        if not meta.verify_signature(body, request.headers.get("x-hub-signature-256"), s.meta_app_secret):
-            raise bad_signature("meta")
-        require_json(request)
-        payload = parse_json(body)
-        try:
-            messages = meta.parse(payload)
-        except meta.UnknownObject as exc:  # the quick-start answers 404 for other objects
-            raise HTTPException(404, str(exc)) from None
-        except (ValidationError, TypeError, AttributeError, KeyError, ValueError) as exc:
-            raise HTTPException(400, f"unexpected event shape: {type(exc).__name__}") from None
-        submit_all(svc, "meta", messages)
-        return PlainTextResponse("EVENT_RECEIVED")
-
     @router.get("/webhooks/x")
     async def x_crc(request: Request) -> Response:
         if not s.x_consumer_secret:
@@ -156,32 +183,13 @@ def platform_router(svc: Service) -> APIRouter:
             raise HTTPException(400, "crc_token query parameter is required")
         return JSONResponse(x.crc_response(token, s.x_consumer_secret))
 
-    @router.post("/webhooks/x")
-    async def x_events(request: Request) -> Response:
-        if not s.x_consumer_secret:
-            raise refuse("x", "CONCIERGE_X_CONSUMER_SECRET")
-        body = await read_body(request, MAX_WEBHOOK_BYTES)
-        if not x.verify_signature(body, request.headers.get("x-twitter-webhooks-signature"), s.x_consumer_secret):
-            raise bad_signature("x")
-        require_json(request)
-        payload = parse_json(body)
-        messages = _parse_or_400(lambda: x.parse(payload, s.x_user_id), (x.NotAnXEvent,))
-        submit_all(svc, "x", messages)
-        return JSONResponse({"ok": True})
+    def endpoint(hook: Webhook) -> Callable[[Request], Any]:
+        async def receive(request: Request) -> Response:
+            return await take_webhook(svc, hook, request)
+        return receive
 
-    @router.post("/webhooks/telegram")
-    async def telegram_update(request: Request) -> Response:
-        if not s.telegram_secret_token:
-            raise refuse("telegram", "CONCIERGE_TELEGRAM_SECRET_TOKEN")
-        if not telegram.verify_secret(request.headers.get(telegram.SECRET_HEADER), s.telegram_secret_token):
-            raise bad_signature("telegram", 403)
-        require_json(request)
-        body = await read_body(request, MAX_WEBHOOK_BYTES)
-        payload = parse_json(body)
-        messages = _parse_or_400(lambda: telegram.parse(payload), (telegram.NotAnUpdate,))
-        submit_all(svc, "telegram", messages)
-        return JSONResponse({"ok": True})
-
+    for name, hook in hooks.items():
+        router.add_api_route(f"/webhooks/{name}", endpoint(hook), methods=["POST"], name=f"{name}_events")
     return router
 
 
@@ -297,17 +305,12 @@ def health_router(svc: Service) -> APIRouter:
 # --- wiring -------------------------------------------------------------------------------------
 
 def _slack_router(settings: Settings, store: Any) -> APIRouter | None:
+    """The Events API routes when Slack is reached over HTTP (Socket Mode mounts nothing)."""
     if not (settings.slack_bot_token and settings.slack_signing_secret):
         return None
-    try:
-        from connectors.slack.routes import make_slack_router
-    except ImportError:
-        log.warning("Slack is configured but connectors.slack.routes is missing", extra={"event": "slack_missing"})
-        return None
-    try:
-        return make_slack_router(settings, store=store)
-    except TypeError:
-        return make_slack_router(settings)
+    from connectors.slack.routes import make_slack_router
+
+    return make_slack_router(settings, store=store)
 
 
 def create_app(settings: Settings | None = None, *, store: Any = None, redis_prefix: str | None = None,
@@ -316,6 +319,7 @@ def create_app(settings: Settings | None = None, *, store: Any = None, redis_pre
     a background thread here (run_worker=False turns that off, e.g. for a pure intake test).
     engine_factory(store, sender) -> Engine defaults to agent.factory.build_engine."""
     settings = settings or load_settings()
+    settings.check_service()
     prefix = redis_prefix or settings.redis_prefix
     metrics = Metrics()
     redis_client = None
@@ -401,19 +405,13 @@ def _default_engine_factory(settings: Settings) -> Callable[[Any, Any], Any]:
 
 
 def make_sink(settings: Settings, store: Any) -> Any:
-    """Slack (helper S's SlackSink) when Slack is configured, else the local inbox."""
+    """Slack when it is configured, else the local inbox (`concierge escalations`)."""
     from agent.escalation import LocalInbox
 
     if settings.slack_bot_token and settings.slack_channel:
-        try:
-            from connectors.slack.sink import SlackSink  # type: ignore[import-not-found]
-        except ImportError:
-            log.warning("Slack is configured but connectors.slack.sink is missing; cases stay in the local inbox")
-        else:
-            try:
-                return SlackSink(settings, store=store)
-            except TypeError:
-                return SlackSink(settings, store)
+        from connectors.slack.sink import SlackSink
+
+        return SlackSink(settings, store=store)
     return LocalInbox(store)
 
 

@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
         """Run the API, the webhooks and the web chat. Without Redis, turns run in this process."""
         import uvicorn
 
-        from agent.settings import load_settings
+        from agent.settings import SettingsError, load_settings
         from connectors.app import create_app
         from connectors.logging_json import configure_logging
 
@@ -27,7 +27,11 @@ def register(app: typer.Typer) -> None:
         configure_logging(log_level)
         bind_host = host or settings.host
         bind_port = port if port is not None else settings.port
-        app_ = create_app(settings, redis_prefix=redis_prefix)
+        try:
+            app_ = create_app(settings, redis_prefix=redis_prefix)
+        except SettingsError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         shown = "127.0.0.1" if bind_host in ("0.0.0.0", "::") else bind_host
         mode = "Redis stream (run `concierge worker` too)" if settings.redis_url else "in-process (embedded)"
         typer.echo(f"Concierge is starting; turns: {mode}. The first message waits for the model to load.")
@@ -46,7 +50,7 @@ def register(app: typer.Typer) -> None:
         import redis
 
         from agent.factory import build_engine
-        from agent.settings import load_settings
+        from agent.settings import SettingsError, load_settings
         from agent.store_redis import RedisStore
         from connectors.app import make_sink
         from connectors.logging_json import configure_logging
@@ -60,6 +64,11 @@ def register(app: typer.Typer) -> None:
             typer.echo("concierge worker needs Redis: set CONCIERGE_REDIS_URL. Without Redis, "
                        "`concierge serve` runs turns in its own process.", err=True)
             raise typer.Exit(2)
+        try:
+            settings.check_service()
+        except SettingsError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         prefix = redis_prefix or settings.redis_prefix
         client = redis.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
         try:

@@ -58,3 +58,34 @@ def test_slack_without_redis_is_a_clear_error(emulator, store):
 
     with pytest.raises(ValueError, match="CONCIERGE_REDIS_URL"):
         SlackSink(settings, store)
+
+
+@pytest.mark.parametrize("partial,needs", [
+    ({"redis_url": None}, "CONCIERGE_REDIS_URL"),
+    ({"slack_channel": None}, "CONCIERGE_SLACK_CHANNEL"),
+    ({"slack_signing_secret": None}, "CONCIERGE_SLACK_SIGNING_SECRET"),
+    ({"slack_bot_token": None}, "CONCIERGE_SLACK_BOT_TOKEN"),
+])
+def test_incomplete_slack_settings_stop_the_app_at_startup(app_settings, partial, needs):
+    from agent.settings import SettingsError
+    from connectors.app import create_app
+
+    settings = app_settings.model_copy(update=partial)
+    with pytest.raises(SettingsError, match=needs):
+        create_app(settings, run_worker=False)
+
+
+def test_serve_with_slack_but_no_redis_exits_with_what_to_set(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCIERGE_")}
+    env.update({"CONCIERGE_SLACK_BOT_TOKEN": TOKEN, "CONCIERGE_SLACK_CHANNEL": CHANNEL,
+                "CONCIERGE_SLACK_SIGNING_SECRET": SIGNING_SECRET, "CONCIERGE_DATA_DIR": str(tmp_path)})
+    done = subprocess.run([sys.executable, "-m", "connectors.cli", "serve", "--port", "1"], env=env,
+                          cwd=Path(__file__).resolve().parents[2],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "CONCIERGE_REDIS_URL" in done.stderr and "Traceback" not in done.stderr
