@@ -8,16 +8,24 @@ from typing import Optional
 import typer
 
 
-def _index(data_dir: Path | None):
+def _open_index(data_dir: Path | None, kb_dir: Path | None):
+    """The configured index, or a clear error and exit 2 (a missing folder, Chroma down)."""
     from agent.settings import load_settings
     from retrieval.embeddings import get_embedder
     from retrieval.index import KnowledgeIndex
 
-    settings = load_settings(data_dir=data_dir)
-    embedder = get_embedder(settings.embedding_model)
-    if settings.chroma_url:
-        return KnowledgeIndex(chroma_url=settings.chroma_url, embedder=embedder), settings
-    return KnowledgeIndex(settings.chroma_dir, embedder=embedder), settings
+    if kb_dir is not None and not kb_dir.is_dir():
+        typer.echo(f"error: knowledge base folder not found: {kb_dir}", err=True)
+        raise typer.Exit(2)
+    try:
+        settings = load_settings(data_dir=data_dir)
+        embedder = get_embedder(settings.embedding_model)
+        if settings.chroma_url:
+            return KnowledgeIndex(chroma_url=settings.chroma_url, embedder=embedder)
+        return KnowledgeIndex(settings.chroma_dir, embedder=embedder)
+    except (ConnectionError, ValueError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def register(app: typer.Typer) -> None:
@@ -32,14 +40,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         console = Console(stderr=False)
-        if not kb_dir.is_dir():
-            typer.echo(f"error: knowledge base folder not found: {kb_dir}", err=True)
-            raise typer.Exit(2)
-        try:
-            index, _ = _index(data_dir)
-        except (ConnectionError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+        index = _open_index(data_dir, kb_dir)
         with Progress(
             TextColumn("indexing"), BarColumn(), MofNCompleteColumn(), console=console, transient=True
         ) as bar:
@@ -70,14 +71,7 @@ def register(app: typer.Typer) -> None:
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the index lives (default: settings)."),
     ) -> None:
         """Search the knowledge base and show the ranked passages."""
-        if kb is not None and not kb.is_dir():
-            typer.echo(f"error: knowledge base folder not found: {kb}", err=True)
-            raise typer.Exit(2)
-        try:
-            index, _ = _index(data_dir)
-        except (ConnectionError, ValueError, FileNotFoundError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
+        index = _open_index(data_dir, kb)
         if kb is not None:
             report = index.ingest(kb)
             for error in report.failed:
