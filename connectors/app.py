@@ -342,7 +342,8 @@ def create_app(settings: Settings | None = None, *, store: Any = None, redis_pre
 
     if redis_client is not None:
         svc.ready_checks["redis"] = lambda: bool(redis_client.ping())
-        svc.ready_checks["worker"] = lambda: any(True for _ in redis_client.scan_iter(match=f"{prefix}workers:*", count=100))
+        svc.ready_checks["worker"] = lambda: any(h.get("model") for h in _worker_heartbeats(redis_client, prefix))
+        svc.ready_checks["chroma"] = lambda: any(h.get("chroma") for h in _worker_heartbeats(redis_client, prefix))
     embedded = run_worker if run_worker is not None else redis_client is None
     if embedded:
         from connectors.worker import LocalOrderLock, LocalWorker, MemoryDecisionCache, TurnProcessor
@@ -386,6 +387,19 @@ def create_app(settings: Settings | None = None, *, store: Any = None, redis_pre
         return JSONResponse({"detail": "internal error; the request was not processed, retry later"}, status_code=500)
 
     return app
+
+
+def _worker_heartbeats(client: Any, prefix: str) -> list[dict]:
+    """What each live `concierge worker` reports (its key expires when it stops beating)."""
+    beats: list[dict] = []
+    for key in client.scan_iter(match=f"{prefix}workers:*", count=100):
+        try:
+            beat = json.loads(client.get(key) or "null")
+        except ValueError:
+            continue
+        if isinstance(beat, dict):
+            beats.append(beat)
+    return beats
 
 
 def _index_ok(processor: Any) -> bool:

@@ -223,6 +223,26 @@ def test_health_and_metrics(intake):
     assert "concierge_queue_depth 1.0" in text
 
 
+def test_readyz_needs_a_live_worker_with_the_model_and_a_filled_index(tmp_path, redis_url, redis_prefix):
+    from connectors.worker import RedisWorker
+
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    app = create_app(make_settings(tmp_path, redis_url=redis_url), redis_prefix=redis_prefix, run_worker=False)
+    with LiveServer(app) as server:
+        # A worker beats with what it loaded; one over an empty index is no use to customers.
+        empty = RedisWorker(client, None, prefix=redis_prefix, consumer="ready-empty", block_ms=1,
+                            heartbeat={"model": True, "chroma": False})
+        empty.ensure_group()
+        empty.step()
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["checks"] == {"redis": "ok", "worker": "ok", "chroma": "not ready"}
+        RedisWorker(client, None, prefix=redis_prefix, consumer="ready-full", block_ms=1,
+                    heartbeat={"model": True, "chroma": True}).step()
+        ready = httpx.get(f"{server.url}/readyz")
+        assert ready.status_code == 200 and ready.json()["ready"] is True
+
+
 def test_per_customer_rate_limit(tmp_path, redis_url, redis_prefix):
     import time
 
