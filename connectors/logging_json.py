@@ -1,10 +1,13 @@
 """JSON log lines without personal data: ids and codes only, never message text."""
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import sys
 from datetime import datetime, timezone
+
+from guardrails.pii import redact
 
 # Fields a caller may attach with `extra=`; anything else is dropped so message text or
 # payloads cannot leak into the logs by accident.
@@ -15,6 +18,22 @@ SAFE_FIELDS = frozenset(
         "method", "count", "case_id", "idempotency_key", "url", "reclaimed",
     }
 )
+
+
+# Free text that may quote what a customer or a platform wrote: redacted like message text.
+FREE_TEXT = ("msg", "error", "exc")
+
+
+def pseudonymous(conversation: str) -> str:
+    """"whatsapp:<phone id>:<customer's phone number>" -> "whatsapp:<12 hex>".
+
+    Conversation keys hold platform user ids, and a WhatsApp id is the customer's phone
+    number; a stable hash still lets one follow a conversation through the log.
+    """
+    channel, _, rest = conversation.partition(":")
+    if not rest:
+        return hashlib.sha256(conversation.encode()).hexdigest()[:12]
+    return f"{channel}:{hashlib.sha256(rest.encode()).hexdigest()[:12]}"
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,6 +53,11 @@ class JsonFormatter(logging.Formatter):
             # The exception type and message only: a traceback may quote customer text.
             exc = record.exc_info[1]
             line["exc"] = f"{record.exc_info[0].__name__}: {str(exc)[:200]}"
+        if isinstance(line.get("conversation"), str):
+            line["conversation"] = pseudonymous(line["conversation"])
+        for key in FREE_TEXT:
+            if isinstance(line.get(key), str):
+                line[key] = redact(line[key]).text
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
