@@ -117,15 +117,18 @@ class Webhook:
     reply: Callable[[], Response] = lambda: JSONResponse({"ok": True})
 
 
+def refuse_unconfigured(svc: Service, platform: str, setting: str) -> HTTPException:
+    svc.metrics.requests.labels(platform, "not_configured").inc()
+    return HTTPException(403, f"{platform} webhooks are not configured: set {setting}")
+
+
 async def take_webhook(svc: Service, hook: Webhook, request: Request) -> Response:
     """Verify on the raw bytes, then parse and queue; nothing is queued unless all of it passes."""
-    metrics = svc.metrics.requests
     if not hook.secret:
-        metrics.labels(hook.platform, "not_configured").inc()
-        raise HTTPException(403, f"{hook.platform} webhooks are not configured: set {hook.secret_setting}")
+        raise refuse_unconfigured(svc, hook.platform, hook.secret_setting)
     body = await read_body(request, MAX_WEBHOOK_BYTES)
     if not hook.verify(body, request, hook.secret):
-        metrics.labels(hook.platform, "bad_signature").inc()
+        svc.metrics.requests.labels(hook.platform, "bad_signature").inc()
         raise HTTPException(hook.bad_signature_status, "signature missing or invalid")
     require_json(request)
     payload = parse_json(body)
@@ -161,14 +164,10 @@ def platform_router(svc: Service) -> APIRouter:
             parse=telegram.parse, not_ours=telegram.NotAnUpdate, bad_signature_status=403),
     }
 
-    def refuse(platform: str, what: str) -> HTTPException:
-        svc.metrics.requests.labels(platform, "not_configured").inc()
-        return HTTPException(403, f"{platform} webhooks are not configured: set {what}")
-
     @router.get("/webhooks/meta")
     async def meta_verify(request: Request) -> Response:
         if not s.meta_verify_token:
-            raise refuse("meta", "CONCIERGE_META_VERIFY_TOKEN")
+            raise refuse_unconfigured(svc, "meta", "CONCIERGE_META_VERIFY_TOKEN")
         challenge = meta.verify_challenge(dict(request.query_params), s.meta_verify_token)
         if challenge is None:
             raise HTTPException(403, "verification failed: wrong hub.mode or hub.verify_token")
@@ -177,7 +176,7 @@ def platform_router(svc: Service) -> APIRouter:
     @router.get("/webhooks/x")
     async def x_crc(request: Request) -> Response:
         if not s.x_consumer_secret:
-            raise refuse("x", "CONCIERGE_X_CONSUMER_SECRET")
+            raise refuse_unconfigured(svc, "x", "CONCIERGE_X_CONSUMER_SECRET")
         token = request.query_params.get("crc_token")
         if not token:
             raise HTTPException(400, "crc_token query parameter is required")

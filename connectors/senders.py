@@ -68,6 +68,7 @@ class OutboundLedger(Protocol):
 _BEGIN = """
 local v = redis.call('GET', KEYS[1])
 if v == 'done' then return 'done' end
+-- a bare 'lease' is an older worker's (it expires by its own PX): still in flight
 if v == 'lease' then return 'busy' end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
