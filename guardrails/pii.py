@@ -322,6 +322,34 @@ def _find_phones(text: str) -> list[Finding]:
                 out.append(Finding(start, match.end, "PHONE"))
             if all(any(s <= rs + 1 and e >= re_ - 1 for s, e in covered) for rs, re_ in runs):
                 break
+        out.extend(_possible_phones(text, runs, covered))
+    return out
+
+
+_PHONE_CUE = re.compile(r"\b(phone|call|cell|mobile|tel|text me|sms|whats\s?app|my number|reach me|ring)\b", re.IGNORECASE)
+
+
+def _possible_phones(text: str, runs: list[tuple[int, int]], covered: list[tuple[int, int]]) -> list[Finding]:
+    """Runs the VALID matcher left alone that are still phone-shaped: a +country prefix, or a
+    phone word just before. Fictional/unassigned ranges (555, Ofcom's drama numbers) are not
+    "valid" but are still someone's way to be reached in a message: redact rather than leak."""
+    out = []
+    for rs, re_ in runs:
+        if any(s <= rs + 1 and e >= re_ - 1 for s, e in covered):
+            continue
+        raw = text[rs:re_].strip()
+        if rs > 0 and text[rs - 1].isalnum():  # the tail of a tracking code, not a number of its own
+            continue
+        if not (raw.startswith("+") or _PHONE_CUE.search(text[max(0, rs - 30):rs])):
+            continue
+        if _DATE_LIKE.fullmatch(raw) or re.search(r"[$€£]", text[max(0, rs - 1):rs]):
+            continue
+        try:
+            number = phonenumbers.parse(raw, None if raw.startswith("+") else PHONE_REGIONS[0])
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(number):
+            out.append(Finding(rs, re_, "PHONE"))
     return out
 
 

@@ -14,6 +14,11 @@ from guardrails.pii import iban_ok, luhn_ok, redact
     ("DNI 12345678Z", "NATIONAL_ID", "12345678Z"),
     ("call me on +44 20 7946 0958", "PHONE", "+44 20 7946 0958"),
     ("my number is (415) 555-2671", "PHONE", "(415) 555-2671"),
+    # Fictional or unassigned ranges are not "valid" to phonenumbers, but a customer who writes
+    # one is still giving a way to reach them: the + prefix or a phone word is enough.
+    ("call me at +1 555 765 4321", "PHONE", "+1 555 765 4321"),
+    ("my number is +44 7700 900123 thanks", "PHONE", "+44 7700 900123"),
+    ("whatsapp me on 555 0199 321", "PHONE", "555 0199 321"),
     ("email me at jane.doe+shop@example.co.uk", "EMAIL", "jane.doe+shop@example.co.uk"),
     ("my pin is 4921", "PIN", "4921"),
     ("the verification code is 834221", "OTP", "834221"),
@@ -51,6 +56,7 @@ def test_checksum_functions():
     "I bought 3 pairs of WH-1000XM4 in 2023",
     "price was 1,299.00 USD for 20 items",
     "order #123456 hasn't arrived",
+    "tracking number 1Z999AA10123456784 shows nothing",
     "my zip code 94107",
     "promo code 2024 didn't work",
     "error code 404 when paying",
