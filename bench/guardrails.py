@@ -53,6 +53,9 @@ def main() -> None:
     ap.add_argument("--no-scope", action="store_true", help="do not give the guard the KB questions as scope")
     ap.add_argument("--show-misses", type=int, default=0, help="print up to N misses per suite")
     ap.add_argument("--every", type=int, default=1, help="measure every Nth case only (a quick sample on a busy machine)")
+    ap.add_argument("--half", choices=("all", "even", "odd"), default="all",
+                    help="only even- or odd-numbered cases (0-based line order): look at one half while improving, "
+                         "keep the other to check the result")
     args = ap.parse_args()
     if not args.data.is_dir():
         sys.exit(f"{args.data} is not a folder of suites")
@@ -70,7 +73,10 @@ def main() -> None:
         if not path.exists():
             continue
         hits, misses, bad, flagged, loose_hits = 0, [], [], 0, 0
-        turns = load_turns(path)[:: max(args.every, 1)]
+        turns = load_turns(path)
+        if args.half != "all":
+            turns = turns[(0 if args.half == "even" else 1)::2]
+        turns = turns[:: max(args.every, 1)]
         for text, public in turns:
             t0 = time.perf_counter()
             report = guard.check(text, public=public)
@@ -104,6 +110,8 @@ def main() -> None:
     def pct(xs: list[float], q: float) -> float:
         return float(np.percentile(xs, q))
 
+    if args.half != "all":
+        print(f"\n({args.half}-numbered cases only)")
     if args.every > 1:
         print(f"\n(sampled: every {args.every}th case of each suite)")
     print(f"\nlatency per message (ms), {len(with_emb)} messages, input checks + policy:")
