@@ -29,11 +29,11 @@ def _c(rx: str, score: float, label: str) -> Cue:
     return Cue(re.compile(rx, re.I), score, label, re.compile(rx))
 
 
-_PERSON = r"(?:human|person|agent|representative|rep|somebody|someone|employee|manager|supervisor|operator|staff(?: member)?|live agent|team member|advisor|adviser|associate|people)"
+_PERSON = r"(?:human|person|agent|representative|rep|somebody|someone|employee|manager|supervisor|operator|staff(?: member)?|live agent|team member|advisor|adviser|associate|people|reception|receptionist|front desk|switchboard|help ?desk)"
 
 CUES: dict[str, list[Cue]] = {
     "human_requested": [
-        _c(r"\b(?:talk|speak|chat|connect|communicate)(?:ing)?\s+(?:to|with)\s+(?:a|an|the|your|some|any|one of your)?\s*(?:real|actual|live|human|different|other|another)?\s*" + _PERSON + r"\b", 0.95, "asks to talk to a person"),
+        _c(r"\b(?:talk|speak|chat|connect|communicate)(?:ing)?\s+(?:directly\s+|personally\s+|in person\s+)?(?:to|with)\s+(?:a|an|the|your|some|any|one of your)?\s*(?:real|actual|live|human|different|other|another)?\s*" + _PERSON + r"\b", 0.95, "asks to talk to a person"),
         _c(r"\b(?:get|give|want|need|put|transfer|connect|pass|escalate)\s+(?:me\s+)?(?:to|through to|with|a|an)?\s*(?:a|an|the)?\s*(?:real|actual|live|human)\s+" + _PERSON, 0.95, "asks for a real person"),
         _c(r"\b(?:real|actual|live|human)\s+(?:person|human|being|agent|representative|rep|people)\b", 0.85, "mentions a real person"),
         _c(r"\b(?:transfer|connect|put|pass|escalate)\s+(?:me|this|my (?:case|issue))\s+(?:to|through|over)\b", 0.8, "asks to be transferred"),
@@ -79,7 +79,7 @@ CUES: dict[str, list[Cue]] = {
         _c(r"\bunauthori[sz]ed\b", 0.9, "unauthorised use"),
         _c(r"\b(?:i )?(?:didn'?t|did not|never)\s+(?:make|made|authori[sz]e|order|buy|place|recogni[sz]e)\b.{0,40}\b(?:purchase|payment|charge|transaction|order|withdrawal|this)\b", 0.85, "unrecognised transaction"),
         _c(r"\b(?:don'?t|do not|can'?t|cannot)\s+recogni[sz]e\b.{0,30}\b(?:payment|charge|transaction|purchase|withdrawal|debit)", 0.9, "unrecognised transaction"),
-        _c(r"\b(?:unknown|unrecogni[sz]ed|strange|suspicious|weird|odd|random)\s+(?:payment|charge|transaction|purchase|withdrawal|activity|login|email|text|order)s?\b", 0.85, "suspicious activity"),
+        _c(r"\b(?:unknown|uknown|unkown|unknwn|unrecogni[sz]ed|strange|suspicious|weird|odd|random)\s+(?:payment|charge|transaction|purchase|withdrawal|activity|login|email|text|order)s?\b", 0.85, "suspicious activity"),
         _c(r"\bsomeone\b.{0,30}\b(?:used|using|took|accessed|logged into|got into|charged|ordered|bought|withdrew|has my)\b", 0.8, "someone else used it"),
         _c(r"\b(?:freeze|block|lock|cancel|deactivate|stop)\s+(?:my\s+)?(?:credit |debit |bank )?card\b", 0.9, "block card"),
         _c(r"\b(?:payment|charge|transaction|purchase|order|withdrawal|debit)s?\b.{0,30}\b(?:i|we)\s+(?:don'?t|do not|didn'?t|did not|never|can'?t|cannot)\s+(?:rec\w{0,3}g\w{0,3}[sz]e|recall|remember|make|made|authori[sz]e|place|placed|buy|bought|know)\b", 0.9, "unrecognised transaction"),
