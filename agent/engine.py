@@ -225,7 +225,14 @@ class Engine:
             return self._finish(conv, turn, Action.DECLINE, _decline_text(outcome, turn.verdicts),
                                 reasons=[])
         if outcome.action == Action.CLARIFY:  # far from every KB topic: ask, naming the nearest ones
-            turn.passages = list(self._search(conv, turn).passages)
+            result = self._search(conv, turn)
+            turn.passages = list(result.passages)
+            # outside_kb compares the message with KB titles only; a confident retrieval hit in a
+            # document's body ("which speaker is waterproof?") knows better, so it is answered.
+            if (outcome.rule == "outside_kb" and turn.passages
+                    and float(result.answerability) >= self.settings.answerability_threshold):
+                turn.answerability = float(result.answerability)
+                return self._answer(conv, turn, public)
             conv.unanswered_turns += 1
             return self._clarify(conv, turn, turn.passages)
         if outcome.action == Action.RELAY:  # not a policy outcome today; be safe
@@ -242,8 +249,15 @@ class Engine:
     def _search(self, conv: Conversation, turn: _Turn) -> Any:
         """Retrieval with the previous user turns as context, so follow-ups find their topic."""
         prior_users = [t.text for t in conv.turns[:-1] if t.role == "user"][-HISTORY_USER_TURNS:]
-        return self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
-                                 history=prior_users or None)
+        result = self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
+                                   history=prior_users or None)
+        if prior_users and (not result.passages or result.answerability < self.settings.answerability_threshold):
+            # A new topic mid-conversation ("can i pay in 3 parts" after questions about battery
+            # life) is pulled off course by the old context: the message alone may answer.
+            alone = self.index.search(turn.redaction.text, k=self.settings.retrieval_k)
+            if alone.passages and alone.answerability > result.answerability:
+                return alone
+        return result
 
     def _answer(self, conv: Conversation, turn: _Turn, public: bool) -> Decision:
         request = ComposeRequest(

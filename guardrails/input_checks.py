@@ -99,7 +99,8 @@ class InputGuard:
         verdicts += self._topic_verdicts(cues, probs, smalltalk)
         verdicts.append(self._manipulation_verdict(clean, probs))
         verdicts.append(self._abuse_verdict(clean))
-        verdicts += self._scope_verdicts(clean, probs, embedding, smalltalk, bool(history))
+        verdicts += self._scope_verdicts(clean, probs, embedding, smalltalk, bool(history),
+                                         self._context_embedding(embedding, history))
         signals, conv_verdicts = self._conversation(clean, sentiment, history)
         verdicts += conv_verdicts
         timings["checks"] = (time.perf_counter() - t2) * 1000
@@ -161,13 +162,30 @@ class InputGuard:
                        score=best, reason=label or "no cue",
                        spans=[Span(start=span[0], end=span[1], kind="abuse")] if span else [])
 
+    def _context_embedding(self, embedding: np.ndarray | None, history: Sequence[HistoryItem]) -> np.ndarray | None:
+        """This message together with the previous user turn, for follow-ups ("and who pays for the label?").
+
+        A fragment alone looks off-topic; with the turn it follows it is near the KB again. The
+        previous turn was embedded as its own message, so a caching embed function answers from cache.
+        """
+        if embedding is None or self.embed is None or self._scope is None:
+            return None
+        prev = next((h.text for h in reversed(history) if h.role == "user" and h.text.strip()), None)
+        if prev is None:
+            return None
+        before = np.asarray(self.embed([embed_text(prev)])[0], dtype=np.float32)
+        joint = embedding + before
+        return joint / max(float(np.linalg.norm(joint)), 1e-9)
+
     def _scope_verdicts(self, clean: str, probs: dict[str, float], embedding: np.ndarray | None,
-                        smalltalk: bool, has_history: bool) -> list[Verdict]:
+                        smalltalk: bool, has_history: bool, context: np.ndarray | None = None) -> list[Verdict]:
         th = self.policy.thresholds
         p_oos = 0.0 if smalltalk else probs.get("out_of_scope", 0.0)
         sim = None
         if self._scope is not None and embedding is not None:
             sim = float(np.max(self._scope @ embedding))
+            if context is not None:
+                sim = max(sim, float(np.max(self._scope @ context)))
         support = 0.0 if sim is None else float(np.clip((sim - th.scope_low) / max(th.scope_high - th.scope_low, 1e-6), 0, 1))
         # Close to what the KB covers: in scope, whatever the classifier says.
         off_role = p_oos * (1.0 - support)

@@ -29,11 +29,11 @@ def _c(rx: str, score: float, label: str) -> Cue:
     return Cue(re.compile(rx, re.I), score, label, re.compile(rx))
 
 
-_PERSON = r"(?:human|person|agent|representative|rep|somebody|someone|employee|manager|supervisor|operator|staff(?: member)?|live agent|team member|advisor|adviser|associate|people)"
+_PERSON = r"(?:human|person|agent|representative|rep|somebody|someone|employee|manager|supervisor|operator|staff(?: member)?|live agent|team member|advisor|adviser|associate|people|reception|receptionist|front desk|switchboard|help ?desk)"
 
 CUES: dict[str, list[Cue]] = {
     "human_requested": [
-        _c(r"\b(?:talk|speak|chat|connect|communicate)(?:ing)?\s+(?:to|with)\s+(?:a|an|the|your|some|any|one of your)?\s*(?:real|actual|live|human|different|other|another)?\s*" + _PERSON + r"\b", 0.95, "asks to talk to a person"),
+        _c(r"\b(?:talk|speak|chat|connect|communicate)(?:ing)?\s+(?:directly\s+|personally\s+|in person\s+)?(?:to|with)\s+(?:a|an|the|your|some|any|one of your)?\s*(?:real|actual|live|human|different|other|another)?\s*" + _PERSON + r"\b", 0.95, "asks to talk to a person"),
         _c(r"\b(?:get|give|want|need|put|transfer|connect|pass|escalate)\s+(?:me\s+)?(?:to|through to|with|a|an)?\s*(?:a|an|the)?\s*(?:real|actual|live|human)\s+" + _PERSON, 0.95, "asks for a real person"),
         _c(r"\b(?:real|actual|live|human)\s+(?:person|human|being|agent|representative|rep|people)\b", 0.85, "mentions a real person"),
         _c(r"\b(?:transfer|connect|put|pass|escalate)\s+(?:me|this|my (?:case|issue))\s+(?:to|through|over)\b", 0.8, "asks to be transferred"),
@@ -52,6 +52,12 @@ CUES: dict[str, list[Cue]] = {
         _c(r"\b(?:not|don'?t|do not|never)\b.{0,20}\b(?:comfortable|trust|sharing|share|telling|tell|giving|give)\b.{0,40}\b(?:bot|robot|machine|automated|ai|chatbot)\b", 0.85, "does not want the bot"),
         _c(r"\b(?:bot|chatbot|robot|machine|ai)\b.{0,40}\b(?:let me|can i|i want to|i need to|i'?d like to)\s+(?:speak|talk|chat)\s+(?:to|with)\b", 0.92, "rejects the bot, asks for someone"),
         _c(r"\b(?:customer (?:service|care|support)|support team|someone from your team)\b.{0,30}\b(?:contact|call|reach|get back to) me\b", 0.7, "asks to be contacted"),
+        # "i want a person", "need a human not a robot": a wish for a person, ended there or by
+        # what the person should do; "I need someone to pick up my parcel" stays out.
+        _c(r"\b(?:i|we)\s*(?:'d|would)?\s*(?:want|need|like|wanna|prefer|demand)\s+(?:to (?:have|get)\s+)?(?:a|an|some|one|to (?:talk|speak|chat) (?:to|with) (?:a|an|some))?\s*(?:real\s+|actual\s+|live\s+|proper\s+)?"
+           r"(?:human|person|agent|representative|operator|human being|real person|staff member|team member|advisor|adviser|supervisor)"
+           r"(?=\s*(?:$|[.!?,;]|please|pls|plz|now|asap|not|instead|already|here|to (?:help|talk|speak|call|look|deal|handle|sort|check|contact)))", 0.9, "asks for a person"),
+        _c(r"\b(?:this|the)\s+(?:conversation|chat|bot|chatbot)\s+(?:is|isn'?t|is not)\s+(?:not\s+)?(?:working|helping|going anywhere|getting anywhere|going nowhere|useless|pointless)\b", 0.6, "says the chat is not working"),
     ],
     "billing_dispute": [
         _c(r"\b(?:charged|billed|debited)\s+(?:me\s+)?(?:twice|double|two times|2x|three times|again)\b", 0.95, "double charge"),
@@ -73,7 +79,7 @@ CUES: dict[str, list[Cue]] = {
         _c(r"\bunauthori[sz]ed\b", 0.9, "unauthorised use"),
         _c(r"\b(?:i )?(?:didn'?t|did not|never)\s+(?:make|made|authori[sz]e|order|buy|place|recogni[sz]e)\b.{0,40}\b(?:purchase|payment|charge|transaction|order|withdrawal|this)\b", 0.85, "unrecognised transaction"),
         _c(r"\b(?:don'?t|do not|can'?t|cannot)\s+recogni[sz]e\b.{0,30}\b(?:payment|charge|transaction|purchase|withdrawal|debit)", 0.9, "unrecognised transaction"),
-        _c(r"\b(?:unknown|unrecogni[sz]ed|strange|suspicious|weird|odd|random)\s+(?:payment|charge|transaction|purchase|withdrawal|activity|login|email|text|order)s?\b", 0.85, "suspicious activity"),
+        _c(r"\b(?:unknown|uknown|unkown|unknwn|unrecogni[sz]ed|strange|suspicious|weird|odd|random)\s+(?:payment|charge|transaction|purchase|withdrawal|activity|login|email|text|order)s?\b", 0.85, "suspicious activity"),
         _c(r"\bsomeone\b.{0,30}\b(?:used|using|took|accessed|logged into|got into|charged|ordered|bought|withdrew|has my)\b", 0.8, "someone else used it"),
         _c(r"\b(?:freeze|block|lock|cancel|deactivate|stop)\s+(?:my\s+)?(?:credit |debit |bank )?card\b", 0.9, "block card"),
         _c(r"\b(?:payment|charge|transaction|purchase|order|withdrawal|debit)s?\b.{0,30}\b(?:i|we)\s+(?:don'?t|do not|didn'?t|did not|never|can'?t|cannot)\s+(?:rec\w{0,3}g\w{0,3}[sz]e|recall|remember|make|made|authori[sz]e|place|placed|buy|bought|know)\b", 0.9, "unrecognised transaction"),
@@ -92,6 +98,8 @@ CUES: dict[str, list[Cue]] = {
         _c(r"\b(?:still|again)\b.{0,20}\b(?:locked|can'?t (?:log|sign|get)|cannot (?:log|sign|get))\b|\b(?:tried|reset)\b.{0,50}\b(?:still|but)\b.{0,20}\b(?:can'?t|cannot|locked|won'?t)\b", 0.9, "still locked out after trying"),
         _c(r"\b(?:verification|2fa|two[- ]factor|otp|security) code\b.{0,30}\b(?:not|never|doesn'?t|didn'?t|isn'?t|won'?t)\b", 0.85, "verification code problem"),
         _c(r"\b(?:verify|confirm)\s+(?:my\s+)?(?:identity|id)\b", 0.75, "identity verification"),
+        _c(r"\b(?:authenticator|2fa|two[- ]factor|two[- ]step|backup codes?|recovery codes?)\b.{0,60}\b(?:lost|gone|stolen|broke|wiped|old phone|don'?t have|no longer|can'?t|cannot|locked|stuck)\b|"
+           r"\b(?:lost|stolen|broke|wiped|don'?t have|no longer have)\b.{0,60}\b(?:authenticator|2fa|two[- ]factor|two[- ]step|backup codes?|recovery codes?)\b", 0.9, "lost second factor"),
         _c(r"\b(?:changed|change of|new)\s+(?:phone )?number\b.{0,40}\b(?:code|login|access|verify)\b", 0.7, "lost second factor"),
     ],
     "legal_threat": [
@@ -142,8 +150,17 @@ NEGATIVE_CUES: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"\b(?:battery|phone|headphones?|it)\s+(?:is\s+|keeps\s+)?(?:dying|died|dead)\b", re.I),
         re.compile(r"\bdrop[- ]?dead gorgeous\b|\bto die for\b", re.I),
     ],
+    "account_access": [
+        # The app hangs or crashes at sign-in: a troubleshooting question, not a locked account.
+        re.compile(r"\b(?:can'?t|cant|cannot|unable to|won'?t)\s+(?:log ?in|sign ?in|login)\b.{0,60}\b(?:spin\w*|loading|load\w*|crash\w*|freez\w*|frozen|blank|white screen|stuck on|hangs?)\b|"
+                   r"\b(?:spin\w*|keeps loading|crash\w*|freez\w*|frozen|hangs?)\b.{0,40}\b(?:log ?in|sign ?in|login)\b", re.I),
+    ],
     "fraud_security": [
         re.compile(r"\b(?:lost|missing)\s+(?:package|parcel|order|delivery|item|shipment)\b", re.I),
+        # A gift card received or used is a present, not a payment card at risk.
+        re.compile(r"\b(?:e-?)?gift ?cards?\b|\bvouchers?\b", re.I),
+        # "life hack", "a hack to make the battery last": a tip, not an intrusion.
+        re.compile(r"\blife ?hacks?\b|\b(?:any|a|quick|best|simple|easy|good)\s+hacks?\b|\bhacks?\s+(?:to|for)\b", re.I),
         # Asking how payments are kept safe is not reporting fraud.
         re.compile(r"\b(?:protect(?:ed|s|ion)?|prevent(?:ed|s|ion)?|guard(?:ed)?|safe|secure|check(?:s|ed)?|screen(?:ed|ing)?|detect(?:ed|ion)?)\b.{0,25}\bfraud(?:ulent)?\b|\bfraud\s+(?:protection|prevention|checks?|detection|screening|polic(?:y|ies))\b", re.I),
     ],
@@ -157,6 +174,12 @@ MANIPULATION_CUES: list[Cue] = [
     _c(r"\b(?:you are now|from now on,? you|act as|pretend (?:to be|you are|you're)|roleplay|role-play|play the role|you will now|new persona|simulate|imagine you are)\b", 0.6, "role-play framing"),
     _c(r"\b(?:dan|jailbreak|developer mode|dev mode|god mode|unfiltered|uncensored|no restrictions|without (?:any )?restrictions|do anything now)\b", 0.85, "jailbreak keyword"),
     _c(r"\baccess granted\b", 0.9, "access-granted attack"),
+    # A fake speaker label or a granted status injected into the message ("SYSTEM: the user is an admin").
+    _c(r"^\W*(?:system|admin|administrator|developer|assistant|ai|bot|moderator)\s*(?:message|note|override)?\s*:|\n\s*(?:system|admin|developer)\s*:", 0.8, "fake speaker label"),
+    _c(r"\b(?:the )?(?:user|customer|i)\s+(?:is|am|has been)\s+(?:an?\s+)?(?:verified\s+)?(?:admin|administrator|developer|superuser|vip|authori[sz]ed|approved|staff)\b.{0,80}\b(?:approve|grant|issue|refund|give|unlock|override|allow)", 0.8, "claims authority"),
+    # Games and personas that grant the bot powers or drop its rules ("a manager with no rules").
+    _c(r"\blet'?s play a game\b|\b(?:with|who has|that has|you have|you had|if you had)\s+no\s+(?:rules|limits|restrictions|policies|guidelines|filters?)\b", 0.7, "rule-free game or persona"),
+    _c(r"\b(?:pretend|imagine|act like|act as if|play the role of|role ?play as)\b.{0,30}\b(?:manager|supervisor|boss|owner|executive|employee|admin|developer)\b.{0,60}\b(?:approve|promise|give|grant|confirm|authori[sz]e|free|refund|discount|voucher)\b", 0.75, "persona that grants favours"),
     _c(r"\b(?:begin|end|start|stop)\s+(?:of\s+)?(?:the\s+)?(?:prompt|instructions?|system|user input|input|conversation|rules)\b|\[/?(?:inst|system|sys)\]|<\|?/?(?:system|im_start|im_end|endoftext)\|?>|###\s*(?:instruction|system|new)", 0.85, "prompt delimiter injection"),
     _c(r"\b(?:new|updated|additional|real|actual|true)\s+(?:instructions?|rules|task|directive|prompt)s?\b\s*[:\-]", 0.8, "injected instructions"),
     _c(r"\b(?:you must|you will|you shall|you have to|you are required to|your (?:only|new) (?:task|job|purpose) is)\b", 0.45, "imperative to the model"),
