@@ -3,7 +3,10 @@
     python -m bench retrieval --data /work/shared/data [--answerability] [--limit N]
 
 Same embedding model for both. Prints hit@1, hit@5, MRR (by cited document id), per-query
-latency p50/p95 (after warm-up) and ingest time; writes JSON to bench/results/.
+latency p50/p95 (after warm-up), the CPU time per query (p50, this process only: on a shared,
+loaded machine wall time mostly measures waiting for a core), ingest time, and hit@1 on the
+even- and odd-numbered cases separately (weights chosen by looking at one half are checked on
+the other); writes JSON to bench/results/.
 """
 from __future__ import annotations
 
@@ -42,19 +45,23 @@ def _cases(path: Path, limit: int | None) -> list[dict]:
 
 def _score(cases: list[dict], search: Callable[[str, list[str]], list[str]]) -> dict:
     hits1 = hits5 = 0
+    half_hits = [0, 0]
     rr = 0.0
     latencies = []
+    cpu = []
     for case in cases[:5]:  # warm-up (model, caches, allocator)
         search(case["query"], case["history"])
-    for case in cases:
-        start = time.perf_counter()
+    for n, case in enumerate(cases):
+        start, start_cpu = time.perf_counter(), time.process_time()
         ranked = search(case["query"], case["history"])
         latencies.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         docs = list(dict.fromkeys(ranked))
         ranks = [i for i, d in enumerate(ranked) if d in case["expected"]]
         if ranks:
             first = ranks[0]
             hits1 += first == 0
+            half_hits[n % 2] += first == 0
             hits5 += first < 5
             rr += 1.0 / (docs.index(ranked[first]) + 1)
     n = max(len(cases), 1)
@@ -66,6 +73,9 @@ def _score(cases: list[dict], search: Callable[[str, list[str]], list[str]]) -> 
         "mrr": round(rr / n, 4),
         "p50_ms": round(statistics.median(latencies), 2) if latencies else None,
         "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))], 2) if latencies else None,
+        "cpu_p50_ms": round(statistics.median(cpu), 2) if cpu else None,
+        "hit@1_even": round(half_hits[0] / max((len(cases) + 1) // 2, 1), 4),
+        "hit@1_odd": round(half_hits[1] / max(len(cases) // 2, 1), 4),
     }
 
 
@@ -178,11 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.answerability:
         results["answerability"] = run_answerability(data)
 
-    cols = ("hit@1", "hit@5", "mrr", "p50_ms", "p95_ms", "ingest_s", "chunks")
-    print(f"{'suite':<10} {'system':<22} " + " ".join(f"{c:>8}" for c in cols))
+    cols = ("hit@1", "hit@5", "mrr", "p50_ms", "p95_ms", "cpu_p50_ms", "ingest_s", "chunks", "hit@1_even", "hit@1_odd")
+    print(f"{'suite':<10} {'system':<22} " + " ".join(f"{c:>10}" for c in cols))
     for name in suites:
         for system, row in results[name].items():
-            print(f"{name:<10} {system:<22} " + " ".join(f"{str(row.get(c, '')):>8}" for c in cols))
+            print(f"{name:<10} {system:<22} " + " ".join(f"{str(row.get(c, '')):>10}" for c in cols))
     if args.answerability:
         print("\nanswerability (covid paraphrases = answerable, out_of_scope = not)")
         print(f"{'threshold':>9} {'precision':>9} {'recall':>7} {'oos_rejected':>12}")

@@ -395,7 +395,7 @@ class KnowledgeIndex:
                 # The follow-up's topic words live in the context: count them for answerability.
                 feature_terms = terms + [t for t in mirror.lexical.query_terms(context[-1]) if t not in terms]
             resolved = f"{query} [context: {context[-1]}]"
-        fused = fuse(dense, lexical, tuning.fusion)
+        fused = fuse(dense, lexical, tuning.fusion, mirror.has_question)
         if tuning.doc_context > 0:
             # Long documents: the section that answers may share few words with the question
             # while a neighbouring section names the topic.

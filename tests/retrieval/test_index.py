@@ -55,6 +55,19 @@ def test_passages_carry_scores_and_metadata(sample_index):
     assert sample_index.document(top.doc_id)["title"] == top.title
 
 
+@pytest.mark.parametrize(
+    ("query", "doc_id"),
+    [
+        # Same meaning as an FAQ question, few shared words; a passage sharing surface words
+        # ("refunds", "delivery") is about something else and must not win.
+        ("can the bot give me my money back?", "faq-refund-bot"),
+        ("is delivery to america possible?", "faq-ship-to-us"),
+    ],
+)
+def test_faq_question_paraphrase_beats_passage_with_shared_words(sample_index, query, doc_id):
+    assert _top_doc(sample_index, query) == doc_id
+
+
 def test_follow_up_uses_history(sample_index):
     follow_up = "and how much does that cost?"
     history = ["do you ship to the United States?"]
