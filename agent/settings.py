@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     telegram_secret_token: str | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
+    # A started send blocks a retry of the same reply this long; its HTTP calls (retries and
+    # waits included) get half of it (connectors.senders.SEND_BUDGET_SHARE), so the lease
+    # cannot expire while its worker is still sending.
+    send_lease_s: float = Field(60.0, gt=0)
+    send_timeout_s: float = Field(10.0, gt=0)  # one platform HTTP call, when the budget allows
 
     # --- service ---------------------------------------------------------------
     host: str = "127.0.0.1"

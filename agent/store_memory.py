@@ -1,9 +1,13 @@
-"""MemoryStore: the embedded ConversationStore. Thread-safe; optionally shared through a JSON file.
+"""MemoryStore: the embedded ConversationStore. Thread-safe; optionally shared through files.
 
-With `path`, every operation re-reads the snapshot if another process changed it and writes
-it back after a change, under an exclusive file lock. That lets `concierge chat` / `make run`
-and a separate `concierge escalations` command see the same cases without Redis. It is
-meant for one machine and modest volume; use Redis to scale.
+With `path`, the state lives in a snapshot (`path`) plus an append-only journal
+(`path.journal`), used under an exclusive file lock: an operation first applies what other
+processes appended since it last looked, and a change appends one line holding the entries it
+changed (whole entries, so replaying a line twice is harmless). A save costs one short append,
+not a rewrite of every conversation; once the journal outgrows the snapshot it is folded into
+a new snapshot. Nothing waits in memory, so a shutdown (clean or not) loses no conversation.
+That lets `concierge chat` / `make run` and a separate `concierge escalations` command see the
+same cases without Redis. It is meant for one machine and modest volume; use Redis to scale.
 """
 from __future__ import annotations
 
@@ -27,10 +31,39 @@ from agent.store import LockTimeout, StoreError
 
 _SECTIONS = ("convs", "kv", "customers", "cust_convs", "case_ids", "cases", "open", "packets",
              "events", "outbox")
+# The journal is folded into the snapshot once it is larger than this and than the snapshot,
+# so the rewrites cost at most about one snapshot byte per journal byte.
+COMPACT_MIN_BYTES = 256 * 1024
 
 
-def _empty() -> dict[str, Any]:
-    return {name: {} for name in _SECTIONS}
+class _Section(dict):
+    """A state table that remembers which keys an operation set, deleted or reached into
+    (setdefault, then a nested append), so only those entries go to the journal."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.touched: set[str] = set()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.touched.add(key)
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.touched.add(key)
+        super().__delitem__(key)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.touched.add(key)
+        return super().setdefault(key, default)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.touched.add(key)
+        return super().pop(key, *default)
+
+
+def _empty(tracked: bool = True) -> dict[str, Any]:
+    # Untracked (plain dicts) without a file: nothing to journal, and no key set to grow.
+    return {name: _Section() if tracked else {} for name in _SECTIONS}
 
 
 class MemoryStore:
@@ -42,8 +75,9 @@ class MemoryStore:
         self.ttl_s = ttl_s
         self.lock_lease_s = lock_lease_s
         self._mutex = threading.RLock()
-        self._state = _empty()
+        self._state = _empty(tracked=self.path is not None)
         self._signature: tuple[int, int, int] | None = None
+        self._journal_pos = 0  # bytes of the journal already applied to _state
         self._writes = 0
         if self.path is not None:
             try:
@@ -51,8 +85,9 @@ class MemoryStore:
             except OSError as exc:
                 raise StoreError(f"cannot create {self.path.parent} for the state file: {exc}") from exc
             self._lock_path = self.path.with_name(self.path.name + ".lock")
+            self._journal_path = self.path.with_name(self.path.name + ".journal")
 
-    # --- snapshot plumbing ------------------------------------------------------
+    # --- snapshot and journal plumbing ----------------------------------------------
     def _file_signature(self) -> tuple[int, int, int] | None:
         assert self.path is not None
         try:
@@ -64,20 +99,90 @@ class MemoryStore:
     def _reload_if_changed(self) -> None:
         assert self.path is not None
         sig = self._file_signature()
-        if sig == self._signature:
-            return
-        if sig is None:
-            self._state = _empty()
-        else:
+        if sig != self._signature:
+            self._load_snapshot(sig)
+        self._apply_journal()
+
+    def _load_snapshot(self, sig: tuple[int, int, int] | None) -> None:
+        assert self.path is not None
+        self._state = _empty()
+        if sig is not None:
             try:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as exc:
                 raise StoreError(
-                    f"state file {self.path} is unreadable ({exc}); move it away to start fresh"
+                    f"state file {self.path} is unreadable ({exc}); move it and {self._journal_path.name} "
+                    "away to start fresh"
                 ) from exc
-            self._state = _empty()
-            self._state.update({k: v for k, v in loaded.items() if k in _SECTIONS})
+            for name in _SECTIONS:
+                if isinstance(loaded.get(name), dict):
+                    self._state[name] = _Section(loaded[name])
         self._signature = sig
+        self._journal_pos = 0  # a new snapshot: its journal is replayed from the start
+
+    def _apply_journal(self) -> None:
+        """Apply the complete lines other processes appended since we last looked."""
+        try:
+            size = os.stat(self._journal_path).st_size
+        except FileNotFoundError:
+            size = 0
+        if size < self._journal_pos:  # folded into a snapshot we have not loaded: start over
+            self._load_snapshot(self._file_signature())
+        if size <= self._journal_pos:
+            return
+        with open(self._journal_path, "rb") as fh:
+            fh.seek(self._journal_pos)
+            chunk = fh.read(size - self._journal_pos)
+        end = chunk.rfind(b"\n") + 1  # a line without its newline is a torn write: ignored
+        for n, line in enumerate(chunk[:end].splitlines()):
+            try:
+                changes = json.loads(line)
+                for section, key, deleted, value in changes:
+                    table = self._state[section]
+                    if deleted:
+                        dict.pop(table, key, None)
+                    else:
+                        dict.__setitem__(table, key, value)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise StoreError(
+                    f"journal {self._journal_path} is unreadable after byte {self._journal_pos} "
+                    f"(line {n + 1}: {exc}); move it and {self.path} away to start fresh"
+                ) from exc
+        self._journal_pos += end
+
+    def _touched(self) -> list[list[Any]]:
+        changes: list[list[Any]] = []
+        for name in _SECTIONS:
+            table = self._state[name]
+            for key in sorted(table.touched):
+                if key in table:
+                    changes.append([name, key, 0, table[key]])
+                else:
+                    changes.append([name, key, 1, None])
+            table.touched.clear()
+        return changes
+
+    def _append(self, changes: list[list[Any]]) -> None:
+        line = (json.dumps(changes, default=str, separators=(",", ":")) + "\n").encode("utf-8")
+        fd = os.open(self._journal_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            # Anything past what we applied is the torn tail of a writer that died mid-line.
+            os.ftruncate(fd, self._journal_pos)
+            os.lseek(fd, self._journal_pos, os.SEEK_SET)
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+        self._journal_pos += len(line)
+        snapshot = self._signature[2] if self._signature else 0
+        if self._journal_pos > max(COMPACT_MIN_BYTES, snapshot):
+            self._compact()
+
+    def _compact(self) -> None:
+        """A new snapshot with everything, then an empty journal. A crash in between only
+        leaves lines the snapshot already holds, which replay to the same state."""
+        self._write()
+        os.truncate(self._journal_path, 0)
+        self._journal_pos = 0
 
     def _write(self) -> None:
         assert self.path is not None
@@ -106,10 +211,17 @@ class MemoryStore:
                 fcntl.flock(lock_fh, fcntl.LOCK_EX)
                 try:
                     self._reload_if_changed()
-                    yield self._state
+                    self._touched()  # a clean slate: only this operation's changes are written
+                    try:
+                        yield self._state
+                    except BaseException:
+                        self._signature = None  # drop half-made changes: reload from the files
+                        raise
                     if write:
                         self._after_write(True)
-                        self._write()
+                        changes = self._touched()
+                        if changes:
+                            self._append(changes)
                 finally:
                     fcntl.flock(lock_fh, fcntl.LOCK_UN)
 

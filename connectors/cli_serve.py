@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
     def worker(
         consumer: Optional[str] = typer.Option(None, help="Consumer name in the group (default host-pid)."),
         claim_idle_ms: int = typer.Option(30_000, help="Reclaim entries another worker held this long."),
-        lease_s: float = typer.Option(60.0, help="How long a started send blocks a retry of the same reply."),
+        lease_s: Optional[float] = typer.Option(
+            None, min=0.1, help="How long a started send blocks a retry of the same reply "
+                               "(default CONCIERGE_SEND_LEASE_S, 60 s; sends get half of it)."),
         redis_prefix: Optional[str] = typer.Option(None, help="Key prefix in Redis (default concierge:)."),
         log_level: str = typer.Option("INFO", help="Log level of the JSON logs."),
     ) -> None:

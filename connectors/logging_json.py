@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import sys
 from datetime import datetime, timezone
 
@@ -36,6 +37,31 @@ def pseudonymous(conversation: str) -> str:
     return f"{channel}:{hashlib.sha256(rest.encode()).hexdigest()[:12]}"
 
 
+# Leading labels of an idempotency key ("reply:meta:<message id>:0#1") that name no one.
+_KEY_LABELS = frozenset({"reply", "send", "meta", "x", "telegram", "web", "slack"})
+_PART_COUNTER = re.compile(r"^\d{1,3}(?:#\d{1,3})?$")
+# A WhatsApp message id is base64 that spells the customer's phone number.
+_WAMID = re.compile(r"wamid\.[A-Za-z0-9+/=_-]+")
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:12]
+
+
+def pseudonymous_id(value: str) -> str:
+    """A platform message id, or an idempotency key built from one, with the id hashed.
+
+    "wamid.HBgL..." -> "<12 hex>"; "reply:meta:wamid.HBgL...:0#1" -> "reply:meta:<12 hex>:0#1"
+    with the same 12 hex, so a send can be matched to the intake line of its message.
+    """
+    parts = value.split(":")
+    head: list[str] = []
+    while len(parts) > 1 and parts[0] in _KEY_LABELS:
+        head.append(parts.pop(0))
+    tail = [parts.pop()] if head and len(parts) > 1 and _PART_COUNTER.match(parts[-1]) else []
+    return ":".join([*head, _digest(":".join(parts)), *tail])
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, msg and whitelisted extras."""
 
@@ -55,9 +81,13 @@ class JsonFormatter(logging.Formatter):
             line["exc"] = f"{record.exc_info[0].__name__}: {str(exc)[:200]}"
         if isinstance(line.get("conversation"), str):
             line["conversation"] = pseudonymous(line["conversation"])
+        for key in ("message_id", "idempotency_key"):
+            if isinstance(line.get(key), str):
+                line[key] = pseudonymous_id(line[key])
         for key in FREE_TEXT:
             if isinstance(line.get(key), str):
-                line[key] = redact(line[key]).text
+                text = _WAMID.sub(lambda m: pseudonymous_id(m.group(0)), line[key])
+                line[key] = redact(text).text
         return json.dumps(line, default=str, ensure_ascii=False)
 
 

@@ -84,7 +84,8 @@ def _messaging_events(payload: dict, channel: Channel) -> list[InboundMessage]:
                     customer_id=sender,
                     message_id=str(msg["mid"]),
                     text=text if isinstance(text, str) else "",
-                    attachments=len(msg.get("attachments") or []),
+                    # Instagram marks a type it does not deliver (e.g. a voice clip) is_unsupported.
+                    attachments=len(msg.get("attachments") or []) or (1 if msg.get("is_unsupported") else 0),
                     received_at=_ms(ev.get("timestamp")),
                 )
             )
@@ -113,6 +114,8 @@ def _whatsapp_events(payload: dict) -> list[InboundMessage]:
                 if not isinstance(m, dict) or not m.get("id") or not m.get("from"):
                     continue
                 kind = m.get("type")
+                if kind == "reaction":  # an emoji on one of our messages: nothing to answer
+                    continue
                 text = ""
                 attachments = 0
                 if kind == "text":

@@ -43,6 +43,15 @@ def _ms(ts: Any) -> datetime:
         return datetime.now(timezone.utc)
 
 
+def _without_media_links(text: str, media: list[Any]) -> str:
+    """X puts each attached photo's or video's t.co link into the text: that link is not words."""
+    for item in media:
+        link = item.get("url") if isinstance(item, dict) else None
+        if isinstance(link, str) and link:
+            text = text.replace(link, "")
+    return text.strip()
+
+
 def _dm_events(payload: dict, me: str) -> list[InboundMessage]:
     out: list[InboundMessage] = []
     users = payload.get("users") if isinstance(payload.get("users"), dict) else {}
@@ -54,6 +63,8 @@ def _dm_events(payload: dict, me: str) -> list[InboundMessage]:
         if not sender or sender == me:
             continue
         data = mc.get("message_data") or {}
+        attachment = data.get("attachment") if isinstance(data.get("attachment"), dict) else {}
+        media = [attachment.get("media")] if attachment.get("type") == "media" else []
         user = users.get(sender) if isinstance(users.get(sender), dict) else {}
         handle = user.get("screen_name")
         out.append(
@@ -64,8 +75,8 @@ def _dm_events(payload: dict, me: str) -> list[InboundMessage]:
                 customer_id=sender,
                 customer_handle=f"@{handle}" if handle else None,
                 message_id=str(ev["id"]),
-                text=str(data.get("text") or ""),
-                attachments=1 if data.get("attachment") else 0,
+                text=_without_media_links(str(data.get("text") or ""), media),
+                attachments=1 if attachment else 0,
                 received_at=_ms(ev.get("created_timestamp")),
             )
         )
@@ -82,8 +93,9 @@ def _tweet_events(payload: dict, me: str) -> list[InboundMessage]:
         if not author or author == me or "retweeted_status" in tw:
             continue
         full = (tw.get("extended_tweet") or {}).get("full_text") or tw.get("full_text") or tw.get("text") or ""
-        text = _LEADING_MENTIONS.sub("", str(full)).strip()
         media = ((tw.get("extended_tweet") or {}).get("entities") or tw.get("entities") or {}).get("media") or []
+        media = media if isinstance(media, list) else []
+        text = _without_media_links(_LEADING_MENTIONS.sub("", str(full)), media)
         handle = user.get("screen_name")
         tid = str(tw["id_str"])
         out.append(

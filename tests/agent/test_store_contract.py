@@ -2,6 +2,7 @@
 file) and Redis behave the same for everything the engine and the handoff rely on."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -235,3 +236,81 @@ def test_make_store_picks_backend(tmp_path, redis_url):
     assert embedded.path == tmp_path / "state.json"
     shared = make_store(Settings(data_dir=tmp_path, redis_url=redis_url))
     assert isinstance(shared, RedisStore)
+
+
+# --- the state file: a snapshot plus an append-only journal -------------------------------------
+
+def _long_conv(n: int, words: int = 600) -> Conversation:
+    conv = _conv(f"webchat:long{n}", customer=f"cust-{n}")
+    conv.turns.append(Turn(role="bot", text=" ".join(f"w{n}x{i}" for i in range(words)), action="answer"))
+    return conv
+
+
+def _fill_until_snapshot(path: Path) -> tuple[MemoryStore, int]:
+    store = MemoryStore(path=path)
+    n = 0
+    while not path.exists() or n < 5:
+        store.save(_long_conv(n))
+        n += 1
+        assert n < 2000, "the state never reached a snapshot"
+    return store, n
+
+
+def test_a_save_does_not_rewrite_the_other_conversations(tmp_path):
+    path = tmp_path / "state.json"
+    store, n = _fill_until_snapshot(path)
+    before = os.stat(path)
+    store.save(_long_conv(n))
+    store.save(_conv("webchat:new"))
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
+    fresh = MemoryStore(path=path)  # what a restarted process sees
+    assert fresh.get("webchat:new") is not None and fresh.get(f"webchat:long{n}") is not None
+    assert len([k for k in range(n + 1) if fresh.get(f"webchat:long{k}") is not None]) == n + 1
+
+
+def test_two_writers_across_folds_of_the_journal_lose_nothing(tmp_path):
+    path = tmp_path / "state.json"
+    first, second = MemoryStore(path=path), MemoryStore(path=path)
+    for n in range(160):  # well past several folds of the journal into the snapshot
+        (first if n % 2 else second).save(_long_conv(n, words=300))
+        conv = first.get("webchat:counter") or _conv("webchat:counter")
+        conv.turns.append(Turn(role="user", text=f"message {n}"))
+        second.save(conv)
+    for reader in (first, second, MemoryStore(path=path)):
+        assert all(reader.get(f"webchat:long{n}") is not None for n in range(160))
+        assert len(reader.get("webchat:counter").turns) == 161
+    journal = path.with_name(path.name + ".journal")
+    assert journal.stat().st_size <= max(path.stat().st_size, 512 * 1024)
+
+
+def test_a_torn_journal_line_loses_nothing_written_before_it(tmp_path):
+    path = tmp_path / "state.json"
+    MemoryStore(path=path).save(_conv("webchat:a"))
+    journal = path.with_name(path.name + ".journal")
+    with open(journal, "ab") as fh:  # a process died halfway through its append
+        fh.write(b'[["convs","webchat:b",0,{"data":{"id":"webch')
+    restarted = MemoryStore(path=path)
+    assert restarted.get("webchat:a") is not None and restarted.get("webchat:b") is None
+    restarted.save(_conv("webchat:c"))
+    later = MemoryStore(path=path)
+    assert later.get("webchat:a") is not None and later.get("webchat:c") is not None
+
+
+def test_a_fold_interrupted_before_the_journal_is_emptied_replays_to_the_same_state(tmp_path):
+    path = tmp_path / "state.json"
+    store, n = _fill_until_snapshot(path)
+    journal = path.with_name(path.name + ".journal")
+    store.save(_conv("webchat:last", customer="cust-1"))
+    store.save(_conv("webchat:last", customer="cust-2"))  # a later version of the same entry
+    unfolded = journal.read_bytes()
+    snapshot = os.stat(path).st_ino
+    while os.stat(path).st_ino == snapshot:  # more saves until those lines are folded into a snapshot
+        store.save(_long_conv(n))
+        n += 1
+    # As if that fold had written its snapshot and died before emptying the journal: the old
+    # lines are still there, and later writers appended after them.
+    journal.write_bytes(unfolded + journal.read_bytes())
+    fresh = MemoryStore(path=path)
+    assert fresh.get("webchat:last").customer_id == "cust-2"
+    assert all(fresh.get(f"webchat:long{k}") is not None for k in range(n))

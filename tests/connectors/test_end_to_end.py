@@ -8,6 +8,7 @@ import httpx
 import pytest
 import redis
 
+from agent.engine import ATTACHMENT_TEXT
 from agent.factory import build_engine
 from agent.store_redis import RedisStore
 from connectors.app import create_app, make_sink
@@ -147,3 +148,55 @@ def test_escalation_is_counted_in_metrics(stack, tgapi):
     assert 'concierge_turns_total{action="escalate",channel="telegram"} 1.0' in worker_metrics
     api_metrics = httpx.get(f"{url}/metrics").text  # the API process: requests and queue depth
     assert 'concierge_webhook_requests_total{outcome="accepted",platform="telegram"} 1.0' in api_metrics
+
+
+def _reply_text(req) -> str:
+    body = req.json
+    if "message" in body:
+        return body["message"]["text"]  # Messenger, Instagram
+    if isinstance(body.get("text"), dict):
+        return body["text"]["body"]  # WhatsApp
+    return body["text"]  # X
+
+
+_IMAGE = [{"type": "image", "payload": {"url": "https://cdn.example.test/photo.jpg"}}]
+_TCO = "https://t.co/Qx7Lm2Vb9K"
+
+ATTACHMENT_ONLY = {
+    "messenger_image": lambda: ("meta", messenger_event(PAGE_ID, "PSID20", "m.att.1", None, attachments=_IMAGE)),
+    "messenger_sticker": lambda: ("meta", _with_message(
+        messenger_event(PAGE_ID, "PSID21", "m.att.2", None, attachments=[
+            {"type": "image", "payload": {"url": "https://cdn.example.test/sticker.png", "sticker_id": 369239263222822}}]),
+        sticker_id=369239263222822)),
+    "instagram_image": lambda: ("meta", messenger_event(IG_ID, "IGSID20", "ig.att.1", None, obj="instagram",
+                                                        attachments=_IMAGE)),
+    "instagram_unsupported": lambda: ("meta", _with_message(
+        messenger_event(IG_ID, "IGSID21", "ig.att.2", None, obj="instagram"), is_unsupported=True)),
+    "whatsapp_image": lambda: ("meta", whatsapp_event(WA_PHONE_ID, "15557650020", "wamid.att1", None, kind="image",
+                                                      content={"mime_type": "image/jpeg", "sha256": "aa", "id": "M1"})),
+    "whatsapp_sticker": lambda: ("meta", whatsapp_event(WA_PHONE_ID, "15557650021", "wamid.att2", None,
+                                                        kind="sticker", content={"mime_type": "image/webp",
+                                                                                 "sha256": "bb", "id": "M2",
+                                                                                 "animated": False})),
+    "x_dm_photo": lambda: ("x", x_dm_event(X_ME, "4343", "dm.att.1", _TCO, media={
+        "id_str": "1700000000000000001", "type": "photo", "url": _TCO, "display_url": "pic.x.com/Qx7Lm2Vb9K",
+        "media_url_https": "https://ton.x.com/1.1/ton/data/dm/1/2/photo.jpg", "indices": [0, len(_TCO)]})),
+}
+
+
+def _with_message(payload: dict, **fields) -> dict:
+    payload["entry"][0]["messaging"][0]["message"].update(fields)
+    return payload
+
+
+@pytest.mark.parametrize("case", sorted(ATTACHMENT_ONLY))
+def test_attachment_only_message_gets_the_text_only_reply(stack, graph, xapi, case):
+    url, _, _ = stack
+    platform, payload = ATTACHMENT_ONLY[case]()
+    if platform == "meta":
+        assert post_meta(url, payload, META_SECRET).status_code == 200
+        [req] = graph.wait_delivered(1)
+    else:
+        assert post_x(url, payload, X_SECRET).status_code == 200
+        [req] = xapi.wait_delivered(1)
+    assert _reply_text(req) == ATTACHMENT_TEXT

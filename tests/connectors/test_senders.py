@@ -1,13 +1,16 @@
 """Platform senders against the emulators: windows, limits, idempotency, retries."""
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import redis
 
 from agent.conversation import Conversation, ConversationStatus, Turn
-from connectors.senders import MemoryLedger, RedisLedger, SendError, WindowClosed, build_sender
+from connectors.senders import (MemoryLedger, RedisLedger, SendError, TransientSendError, WindowClosed,
+                                build_sender)
 from guardrails.codes import Channel
 from tests.connectors.conftest import IG_ID, PAGE_ID, make_settings
 
@@ -65,3 +68,46 @@ def test_refused_send_can_be_retried_and_is_then_sent_once(tmp_path, redis_url, 
     assert sender.send(conv, "Hello", idempotency_key="k1")
     assert not sender.send(conv, "Hello", idempotency_key="k1")
     assert [r.status for r in tgapi.requests] == [502, 502, 502, 200]
+
+
+def test_a_hanging_platform_gives_up_before_the_lease_so_no_other_worker_resends(tmp_path, redis_url, redis_prefix,
+                                                                                 tgapi):
+    """While one worker retries a send that the platform does not answer, every other worker
+    must keep seeing "busy": an expired lease ("again") would make it send the reply a second time."""
+    settings = make_settings(tmp_path, tgapi=tgapi, send_lease_s=2.0)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    sender = build_sender(settings, store=None, ledger=RedisLedger(client, redis_prefix))
+    other_worker = RedisLedger(redis.Redis.from_url(redis_url, decode_responses=True), redis_prefix)
+    conv = Conversation(id="telegram:56", customer_id="56", channel=Channel.TELEGRAM, platform="telegram")
+    tgapi.hang_next(10)
+    outcome: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            sender.send(conv, "Hello", idempotency_key="hang1")
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    tgapi.wait_for(lambda reqs: len(reqs) >= 1)
+    seen = []
+    while thread.is_alive():
+        state = other_worker.begin("hang1", lease_s=2.0, owner="other")
+        seen.append(state)
+        if state != "busy":
+            other_worker.abort("hang1", owner="other")  # only looking: never keep the lease
+        time.sleep(0.05)
+    thread.join()
+    assert "again" not in seen, f"the lease expired while its worker was still sending: {seen}"
+    assert len(outcome) == 1 and isinstance(outcome[0], TransientSendError)
+    assert tgapi.delivered() == []
+
+
+def test_memory_ledger_lets_only_the_owner_abort():
+    ledger = MemoryLedger()
+    assert ledger.begin("k", lease_s=0.05, owner="stale") == "go"
+    time.sleep(0.1)
+    assert ledger.begin("k", lease_s=30, owner="current") == "again"
+    assert not ledger.abort("k", owner="stale")
+    assert ledger.begin("k", lease_s=30, owner="third") == "busy"

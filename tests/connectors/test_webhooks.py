@@ -181,6 +181,28 @@ def test_x_signature_and_own_events(intake):
     assert post_x(url, {"hello": "world"}, X_SECRET).status_code == 400
 
 
+def test_x_media_links_are_not_taken_for_the_customers_words(intake):
+    url, queued = intake
+    link = "https://t.co/Zp4Kd8Rw1M"
+    photo = {"id_str": "17", "type": "photo", "url": link, "indices": [23, 23 + len(link)]}
+    mention = x_mention_event(X_ME, "778", "t.3", f"@brand is this scratch covered by warranty? {link}")
+    mention["tweet_create_events"][0]["entities"] = {"media": [photo]}
+    assert post_x(url, mention, X_SECRET).status_code == 200
+    assert post_x(url, x_dm_event(X_ME, "556", "dm.3", f"Is this the right charger?\n{link}", media=photo),
+                  X_SECRET).status_code == 200
+    got = queued()
+    assert [(m["text"], m["attachments"]) for m in got] == [
+        ("is this scratch covered by warranty?", 1), ("Is this the right charger?", 1)]
+
+
+def test_a_whatsapp_reaction_is_not_a_message_to_answer(intake):
+    url, queued = intake
+    reaction = whatsapp_event(WA_PHONE_ID, "15551234568", "wamid.r1", None, kind="reaction",
+                              content={"message_id": "wamid.ours", "emoji": "\U0001F44D"})
+    assert post_meta(url, reaction, META_SECRET).status_code == 200
+    assert queued() == []
+
+
 # --- Telegram ---------------------------------------------------------------------------------
 
 def test_telegram_secret_and_shapes(intake):

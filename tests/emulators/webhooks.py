@@ -58,20 +58,27 @@ def messenger_event(page_id: str, psid: str, mid: str, text: str | None, *, obj:
         {"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": now_ms(), "message": message}]}]}
 
 
-def whatsapp_event(phone_id: str, wa_id: str, wamid: str, text: str, name: str = "Sam") -> dict:
+def whatsapp_event(phone_id: str, wa_id: str, wamid: str, text: str | None, name: str = "Sam",
+                   *, kind: str = "text", content: dict | None = None) -> dict:
+    """A WhatsApp Cloud API message; kind/content give other types (image, sticker, reaction ...)."""
+    message: dict[str, Any] = {"from": wa_id, "id": wamid, "timestamp": str(int(time.time())), "type": kind}
+    message[kind] = {"body": text} if kind == "text" else (content or {})
     return {"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550000000", "phone_number_id": phone_id},
         "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
-        "messages": [{"from": wa_id, "id": wamid, "timestamp": str(int(time.time())), "type": "text",
-                      "text": {"body": text}}]}}]}]}
+        "messages": [message]}}]}]}
 
 
-def x_dm_event(me: str, sender: str, event_id: str, text: str) -> dict:
+def x_dm_event(me: str, sender: str, event_id: str, text: str, *, media: dict | None = None) -> dict:
+    """An Account Activity DM; with media, its t.co link is in the text as X sends it."""
+    data: dict[str, Any] = {"text": text, "entities": {}}
+    if media is not None:
+        data["attachment"] = {"type": "media", "media": media}
     return {"for_user_id": me, "direct_message_events": [{
         "type": "message_create", "id": event_id, "created_timestamp": str(now_ms()),
         "message_create": {"target": {"recipient_id": me if sender != me else "1"}, "sender_id": sender,
-                           "message_data": {"text": text, "entities": {}}}}],
+                           "message_data": data}}],
         "users": {sender: {"id": sender, "screen_name": "customer"}}}
 
 
