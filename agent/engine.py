@@ -40,6 +40,7 @@ from guardrails.report import HistoryItem, InputReport, PolicyOutcome, Redaction
 from guardrails.verdict import Verdict
 from retrieval.index import KnowledgeIndex
 from retrieval.passage import Passage
+from retrieval.sentences import passage_body
 
 log = logging.getLogger(__name__)
 
@@ -422,8 +423,6 @@ class Engine:
         try:
             result = self.index.search(_HOURS_QUERY, k=3)
             for passage in result.passages:
-                from agent.composers.base import passage_body
-
                 for sentence in split_sentences(passage_body(passage)):
                     if _HOURS_RE.search(sentence) and not sentence.endswith("?"):
                         found = hours_span(sentence)
