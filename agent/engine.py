@@ -33,13 +33,14 @@ from agent.store import ConversationStore, LockTimeout
 from guardrails.codes import Action, Priority, Reason
 from guardrails.output_checks import check_output
 from guardrails.grounding import GroundingResult, check_grounding, split_sentences
-from guardrails.input_checks import InputGuard
+from guardrails.input_checks import InputGuard, embed_text
 from guardrails.pii import redact
 from guardrails.policy import Policy
 from guardrails.report import HistoryItem, InputReport, PolicyOutcome, Redaction
 from guardrails.verdict import Verdict
 from retrieval.index import KnowledgeIndex
 from retrieval.passage import Passage
+from retrieval.sentences import passage_body
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,20 @@ class Engine:
         decision.conversation_id = msg.conversation_key
         decision.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return decision
+
+    def prefetch(self, messages: Sequence[InboundMessage]) -> None:
+        """Embed the texts of messages about to be handled in one batch: a batch of short texts
+        costs far less than one forward pass each, and handle() then finds them in the cache."""
+        embed = self.guard.embed
+        if embed is None:
+            return
+        texts = []
+        for msg in messages:
+            text, _ = sanitise(msg.text, self.settings.max_message_chars)
+            if _has_words(text):
+                texts.append(embed_text(redact(text).text))
+        if texts:
+            embed(list(dict.fromkeys(texts)))
 
     def seed_history(self, msg_template: InboundMessage, history: Sequence[dict[str, str]]) -> None:
         """Start a conversation from turns the bot did not produce (eval `history:`), redacted."""
@@ -436,8 +451,6 @@ class Engine:
         try:
             result = self.index.search(_HOURS_QUERY, k=3)
             for passage in result.passages:
-                from agent.composers.base import passage_body
-
                 for sentence in split_sentences(passage_body(passage)):
                     if _HOURS_RE.search(sentence) and not sentence.endswith("?"):
                         found = hours_span(sentence)

@@ -83,7 +83,8 @@ def build_engine(settings: Settings, *, store: ConversationStore | None = None, 
     scope = [(index.document(d) or {}).get("title", "") for d in sorted(index.doc_ids())]
     if any(scope):
         guard.set_scope(scope)  # titles and FAQ questions: what the KB covers
-    extractive = ExtractiveComposer(embed=embedder.embed)
+    extractive = ExtractiveComposer(embed=embedder.embed, known=getattr(index, "sentence_vectors", None),
+                                    embed_query=embedder.embed_many_cached)
     composer = build_composer(settings, llm, extractive)
     return Engine(settings, store=store, index=index, guard=guard, policy=policy,
                   composer=composer, sink=sink if sink is not None else LocalInbox(store),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from agent.composers.base import ComposeRequest, passage_body
+from agent.composers.base import ComposeRequest
+from retrieval.sentences import passage_body
 
 NO_ANSWER = "NO_ANSWER"
 MAX_PASSAGES = 3

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     port: int = 8000
     rate_limit_per_minute: int = 20  # per customer
     max_message_chars: int = 4000  # longer customer messages are cut (and said so)
+    # Stream entries a worker takes at once when a backlog builds up (their texts are embedded
+    # in one batch); 1 reads them one by one.
+    worker_read_batch: int = 8
 
     def check_service(self) -> None:
         """Raise SettingsError, naming what to set, when the service could not run as configured.

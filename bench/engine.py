@@ -61,6 +61,11 @@ def time_engine(engine: Any, questions: list[str], tag: str) -> tuple[list[float
         decision = engine.handle(_message(i, q, tag))
         ms.append((time.perf_counter() - start) * 1000)
         actions[str(decision.action)] += 1
+        if str(decision.action) == "answer":
+            actions[f"composer:{decision.composer}"] += 1
+        # The Decision says which composer wrote the reply and why another one did not.
+        if "failed grounding" in (decision.composer_note or ""):
+            actions["grounding_rejected"] += 1
     return ms, actions
 
 
@@ -89,7 +94,8 @@ def run_kb(name: str, kb: Path, questions: list[str], composer: str, profile: bo
         else:
             ms, actions = time_engine(engine, questions, f"{name}-{composer}")
         ours = {"kb": name, "composer": composer, "system": "concierge", **latency_row(ms),
-                "answered": actions.get("answer", 0), "actions": dict(actions)}
+                "answered": actions.get("answer", 0), "actions": dict(actions),
+                "grounding_rejected": actions.get("grounding_rejected", 0)}
 
         _say(f"{name}/{composer}: concierge p95 {ours['p95_ms']} ms; building the stock chain")
         store, stock_chunks = build_store(kb, tmp / "stock")
@@ -174,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
             rows += run_kb(name, kb, qs, composer, profile=args.profile and composer == "extractive")
 
     print_table("engine: per-turn latency (ms), one fresh conversation per question",
-                rows, ["kb", "composer", "system", "n", "p50_ms", "p95_ms", "p99_ms", "answered", "speedup_p95"])
+                rows, ["kb", "composer", "system", "n", "p50_ms", "p95_ms", "p99_ms", "answered", "grounding_rejected",
+                 "speedup_p95"])
+    for r in rows:
+        if r["system"] == "concierge":
+            print(f"{r['kb']}/{r['composer']}: {r['actions']}")
     for r in rows:
         if r["system"] == "concierge" and r["composer"] == "extractive":
             ok_p95 = r["p95_ms"] is not None and r["p95_ms"] <= GOAL_P95_MS

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
                                   order=RedisOrderLock(client, prefix), metrics=metrics)
         heartbeat = {"model": True, "chroma": bool(engine.index.doc_ids())}
         w = RedisWorker(client, processor, prefix=prefix, consumer=consumer, claim_idle_ms=claim_idle_ms,
-                        metrics=metrics, heartbeat=heartbeat)
+                        metrics=metrics, heartbeat=heartbeat, read_batch=settings.worker_read_batch)
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())

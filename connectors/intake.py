@@ -5,10 +5,12 @@ group); MemoryIntake is the embedded default, a thread-safe queue in this proces
 """
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal, Protocol
@@ -72,8 +74,35 @@ def _window() -> int:
     return int(time.time() // 60)
 
 
+# One round trip per webhook: the dedupe key, the per-customer counter and the XADD run as
+# one script, with the same steps the three separate calls made (and atomically).
+# KEYS: dedupe, counter, notice, stream. ARGV: dedupe TTL, rate limit (0 = none), message JSON,
+# this attempt's token (the dedupe value, so a failed attempt removes only its own key).
+_SUBMIT_LUA = """
+if not redis.call('SET', KEYS[1], ARGV[4], 'NX', 'EX', ARGV[1]) then return 'duplicate' end
+local kind = 'turn'
+local limit = tonumber(ARGV[2])
+if limit > 0 then
+  local count = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], 120)
+  if count > limit then
+    if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', 120) then return 'dropped' end
+    kind = 'rate_limited'
+  end
+end
+redis.call('XADD', KEYS[4], '*', 'kind', kind, 'msg', ARGV[3])
+return kind
+"""
+_FORGET_LUA = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_OUTCOMES = {"duplicate": Submitted.DUPLICATE, "dropped": Submitted.RATE_LIMITED,
+             "turn": Submitted.ENQUEUED, "rate_limited": Submitted.RATE_LIMITED}
+
+
 class RedisIntake:
-    """SET NX dedupe key -> per-customer counter -> XADD to the stream."""
+    """SET NX dedupe key -> per-customer counter -> XADD to the stream, in one script call."""
 
     def __init__(self, client: Any, *, prefix: str = "concierge:", dedupe_ttl_s: int = 7 * 24 * 3600,
                  rate_limit_per_minute: int = 20) -> None:
@@ -82,32 +111,27 @@ class RedisIntake:
         self.stream = prefix + STREAM
         self.dedupe_ttl_s = dedupe_ttl_s
         self.rate_limit = rate_limit_per_minute
+        # EVALSHA, reloading the script by itself after a Redis restart (NOSCRIPT).
+        self._submit = client.register_script(_SUBMIT_LUA)
+        self._forget = client.register_script(_FORGET_LUA)
 
     def submit(self, msg: InboundMessage) -> Submitted:
         msg = normalize(msg)
         dedupe = f"{self.prefix}dedupe:{msg.platform}:{msg.message_id}"
-        if not self.r.set(dedupe, "1", nx=True, ex=self.dedupe_ttl_s):
-            return Submitted.DUPLICATE
+        window = _window()
+        who = f"{msg.platform}:{msg.customer_id}:{window}"
+        keys = [dedupe, f"{self.prefix}rate:{who}", f"{self.prefix}ratenotice:{who}", self.stream]
+        token = uuid.uuid4().hex
         try:
-            kind: ItemKind = "turn"
-            if self.rate_limit > 0:
-                window = _window()
-                counter = f"{self.prefix}rate:{msg.platform}:{msg.customer_id}:{window}"
-                pipe = self.r.pipeline()
-                pipe.incr(counter)
-                pipe.expire(counter, 120)
-                count = pipe.execute()[0]
-                if count > self.rate_limit:
-                    notice = f"{self.prefix}ratenotice:{msg.platform}:{msg.customer_id}:{window}"
-                    if not self.r.set(notice, "1", nx=True, ex=120):
-                        return Submitted.RATE_LIMITED
-                    kind = "rate_limited"
-            self.r.xadd(self.stream, QueueItem(msg, kind).to_fields())
+            outcome = self._submit(keys=keys, args=[self.dedupe_ttl_s, max(self.rate_limit, 0),
+                                                    msg.model_dump_json(), token])
         except Exception:
-            # Not queued: forget the dedupe key so the platform's retry gets through.
-            self.r.delete(dedupe)
+            # Not queued (or not known to be): forget the dedupe key this attempt set, if it got that
+            # far, so the platform's retry gets through; an earlier delivery's key stays.
+            with contextlib.suppress(Exception):  # Redis down: the original error says more
+                self._forget(keys=[dedupe], args=[token])
             raise
-        return Submitted.ENQUEUED if kind == "turn" else Submitted.RATE_LIMITED
+        return _OUTCOMES[outcome.decode() if isinstance(outcome, bytes) else str(outcome)]
 
     def depth(self) -> int:
         """Entries not yet acknowledged: never read (lag) plus read but pending."""

@@ -30,6 +30,10 @@ log = logging.getLogger("concierge.worker")
 RATE_LIMIT_REPLY = ("You're sending messages faster than I can answer. I'll reply to what you've "
                     "sent; please wait a minute before sending more.")
 DECISION_TTL_S = 24 * 3600
+# Entries read at once when a backlog builds up: their texts are embedded in one batch, which
+# on 2 cores costs ~8 ms a message instead of ~20-25 ms one at a time. Each is still processed
+# (and acknowledged) in stream order, one by one.
+READ_BATCH = 8
 
 
 class Retry(Exception):
@@ -132,6 +136,13 @@ class TurnProcessor:
         self.order = order
         self.metrics = metrics
 
+    def prefetch(self, items: list[QueueItem]) -> None:
+        """Let the engine prepare several queued turns at once (batched embedding)."""
+        prefetch = getattr(self.engine, "prefetch", None)
+        messages = [item.msg for item in items if item.kind == "turn"]
+        if prefetch is not None and len(messages) > 1:
+            prefetch(messages)
+
     def process(self, item: QueueItem) -> None:
         """Raises Retry for a transient failure; permanent send failures are logged and dropped."""
         msg = item.msg
@@ -201,7 +212,8 @@ class RedisWorker:
 
     def __init__(self, client: Any, processor: TurnProcessor, *, prefix: str = "concierge:",
                  consumer: str | None = None, claim_idle_ms: int = 30_000, block_ms: int = 1000,
-                 max_deliveries: int = 10, metrics: Any = None, heartbeat: dict | None = None) -> None:
+                 max_deliveries: int = 10, metrics: Any = None, heartbeat: dict | None = None,
+                 read_batch: int = READ_BATCH) -> None:
         self.r = client
         self.processor = processor
         self.prefix = prefix
@@ -213,6 +225,7 @@ class RedisWorker:
         self.max_deliveries = max_deliveries
         self.metrics = metrics
         self.heartbeat = heartbeat or {}
+        self.read_batch = max(1, read_batch)
         self._claim_cursor = "0-0"
         self._last_claim = 0.0
 
@@ -241,12 +254,28 @@ class RedisWorker:
         if now - self._last_claim >= min(self.claim_idle_ms / 1000, 5.0):
             self._last_claim = now
             handled += self._reclaim()
-        resp = self.r.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=1, block=self.block_ms)
-        for _stream, entries in resp or []:
-            for entry_id, fields in entries:
-                self._handle(entry_id, fields)
-                handled += 1
+        resp = self.r.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=self.read_batch,
+                                 block=self.block_ms)
+        entries = [entry for _stream, batch in resp or [] for entry in batch]
+        self._prefetch(entries)
+        for entry_id, fields in entries:
+            self._handle(entry_id, fields)
+            handled += 1
         return handled
+
+    def _prefetch(self, entries: list) -> None:
+        if len(entries) < 2:
+            return
+        items = []
+        for entry_id, fields in entries:
+            try:
+                items.append(QueueItem.from_fields(fields, _s(entry_id)))
+            except Exception:  # noqa: BLE001 - _handle dead-letters it
+                continue
+        try:
+            self.processor.prefetch(items)
+        except Exception as exc:  # noqa: BLE001 - only a speed-up: the turns run without it
+            log.warning("prefetch failed", extra={"event": "prefetch_failed", "error": str(exc)[:200]})
 
     def _beat(self) -> None:
         self.r.set(f"{self.prefix}workers:{self.consumer}", json.dumps({**self.heartbeat, "at": time.time()}), ex=30)

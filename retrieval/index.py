@@ -26,10 +26,11 @@ from retrieval.embeddings import Embedder, get_embedder
 from retrieval.fusion import FusionWeights, fuse
 from retrieval.lexical import LexicalIndex, follow_up_kind, normalise_query, words
 from retrieval.passage import Passage
+from retrieval.sentences import embedded_texts
 
 # Bump when what we store per chunk changes: every document is then re-indexed once.
-INDEX_VERSION = "1"
-BODY, QUESTION = "body", "question"
+INDEX_VERSION = "2"  # 2: sentence vectors stored with the chunks
+BODY, QUESTION, SENTENCE = "body", "question", "sentence"
 
 
 class IngestReport(BaseModel):
@@ -85,6 +86,8 @@ class _Mirror:
     generation: int
     doc_names: list[str] = field(default_factory=list)
     doc_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    sentence_rows: dict[str, int] = field(default_factory=dict)  # sentence text -> row of sentences
+    sentences: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
 
     def __post_init__(self) -> None:
         self.doc_names = sorted(set(self.doc_ids))
@@ -153,6 +156,8 @@ class KnowledgeIndex:
         texts: list[str] = []
         body_vecs: list[np.ndarray] = []
         questions: dict[str, np.ndarray] = {}
+        sentence_rows: dict[str, int] = {}
+        sentence_vecs: list[np.ndarray] = []
         order = sorted(
             range(len(rows.ids)),
             key=lambda i: (str(rows.metadatas[i].get("doc_id", "")), int(rows.metadatas[i].get("position", 0))),
@@ -162,6 +167,12 @@ class KnowledgeIndex:
             chunk_id = str(meta.get("chunk_id", rows.ids[i]))
             if meta.get("field") == QUESTION:
                 questions[chunk_id] = rows.embeddings[i]
+                continue
+            if meta.get("field") == SENTENCE:
+                text = rows.texts[i] or ""
+                if text and text not in sentence_rows:
+                    sentence_rows[text] = len(sentence_vecs)
+                    sentence_vecs.append(rows.embeddings[i])
                 continue
             body_rows[chunk_id] = len(chunk_ids)
             chunk_ids.append(chunk_id)
@@ -193,6 +204,9 @@ class KnowledgeIndex:
             lexical=lexical,
             documents=documents,
             generation=generation,
+            sentence_rows=sentence_rows,
+            sentences=np.stack(sentence_vecs).astype(np.float32) if sentence_vecs
+            else np.zeros((0, dim), np.float32),
         )
 
     def refresh(self) -> None:
@@ -225,6 +239,12 @@ class KnowledgeIndex:
     @property
     def chunk_count(self) -> int:
         return self._mirror.size
+
+    def sentence_vectors(self, texts: list[str]) -> list[np.ndarray | None]:
+        """Ingest-time vectors of KB sentences (see retrieval.sentences), None for unknown texts."""
+        mirror = self._mirror
+        rows = mirror.sentence_rows
+        return [mirror.sentences[rows[t]] if t in rows else None for t in texts]
 
     # ------------------------------------------------------------------ ingest
     def ingest(self, kb_dir: Path, progress: Callable[[int, int], None] | None = None) -> IngestReport:
@@ -307,6 +327,13 @@ class KnowledgeIndex:
                     ids.append(f"{chunk.chunk_id}#question")
                     texts.append(chunk.question)
                     metas.append({**base, "field": QUESTION})
+                # Replies quote these; embedding them here spares every turn that work.
+                sentence_meta = {"doc_id": doc.doc_id, "chunk_id": chunk.chunk_id, "field": SENTENCE,
+                                 "position": int(chunk.position)}
+                for n, sentence in enumerate(embedded_texts(base["title"], chunk.text)):
+                    ids.append(f"{chunk.chunk_id}#s{n}")
+                    texts.append(sentence)
+                    metas.append(sentence_meta)
             manifest[doc.doc_id] = {
                 "content_hash": digest,
                 "title": doc.title,

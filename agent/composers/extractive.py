@@ -9,11 +9,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from agent.composers.base import Composed, ComposeRequest, ComposerError, passage_body
-from guardrails.grounding import split_sentences
+from agent.composers.base import Composed, ComposeRequest, ComposerError
 from retrieval.passage import Passage
+from retrieval.sentences import is_faq, reply_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
+# Vectors the index computed at ingest, by text (None where it has none).
+Known = Callable[[list[str]], list[np.ndarray | None]]
 
 MAX_SENTENCES = 3
 MAX_CHARS = 450
@@ -39,18 +41,26 @@ class ExtractiveComposer:
 
     name = "extractive"
 
-    def __init__(self, embed: Embed | None = None, cache_size: int = 20000) -> None:
+    def __init__(self, embed: Embed | None = None, cache_size: int = 20000, *,
+                 known: Known | None = None, embed_query: Embed | None = None) -> None:
         self._embed = embed
+        self._known = known
+        # The question was already embedded by the input guard and retrieval: reuse that vector.
+        self._embed_query = embed_query
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._mutex = threading.Lock()
 
     def vectors(self, texts: list[str]) -> np.ndarray | None:
-        """Sentence vectors, memoised: KB sentences repeat across turns, so each is embedded once."""
+        """Sentence vectors: the index's ingest-time vectors first, then a memo of what was
+        embedded here, so a KB sentence is embedded at most once per process."""
         if self._embed is None or not texts:
             return None
+        known: dict[str, np.ndarray] = {}
+        if self._known is not None:
+            known = {t: v for t, v in zip(texts, self._known(texts)) if v is not None}
         with self._mutex:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
+            known.update((t, self._cache[t]) for t in texts if t not in known and t in self._cache)
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             fresh = self._embed(missing)
@@ -63,22 +73,12 @@ class ExtractiveComposer:
 
     @staticmethod
     def is_faq(passage: Passage) -> bool:
-        return passage.title.rstrip().endswith("?")
+        return is_faq(passage)
 
-    def candidates(self, passage: Passage) -> list[str]:
+    @staticmethod
+    def candidates(passage: Passage) -> list[str]:
         """Sentences of a passage that can stand alone in a reply."""
-        body = passage_body(passage).strip()
-        if self.is_faq(passage) and body.startswith(passage.title.strip()):
-            body = body[len(passage.title.strip()):]
-        out = []
-        for sentence in split_sentences(body):
-            sentence = sentence.strip()
-            if len(sentence) < 15 or sentence.endswith("?"):
-                continue
-            if not re.search(r"[.!:)]$", sentence) and len(sentence) < 40:
-                continue  # a heading or label, not a sentence
-            out.append(sentence)
-        return out
+        return reply_sentences(passage)
 
     def compose(self, request: ComposeRequest) -> Composed:
         passages = request.passages[:PASSAGES_CONSIDERED]
@@ -93,11 +93,11 @@ class ExtractiveComposer:
         q_words = _words(question)
         # An FAQ record is judged by its question: that is what it answers.
         keys = [passages[pi].title if self.is_faq(passages[pi]) else s for pi, _, s in pool]
-        vectors = self.vectors([question] + keys)
+        similarities = self._similarities(question, keys)
         scores = []
         for n, (pi, pos, sentence) in enumerate(pool):
             overlap = len(q_words & _words(keys[n])) / max(len(q_words), 1)
-            similarity = float(vectors[n + 1] @ vectors[0]) if vectors is not None else 0.0
+            similarity = float(similarities[n]) if similarities is not None else 0.0
             # the retriever's order is a good prior; earlier sentences carry the gist
             score = 0.6 * similarity + 0.4 * overlap + _RANK_BONUS[pi] - 0.01 * pos
             scores.append(score)
@@ -132,6 +132,15 @@ class ExtractiveComposer:
             text = " ".join(pool[i][2] for i in chosen)
         text = re.sub(r"\s+", " ", text).strip()
         return Composed(text=text, passages=[passage], composer=self.name)
+
+    def _similarities(self, question: str, keys: list[str]) -> np.ndarray | None:
+        if self._embed is None:
+            return None
+        if self._embed_query is None:
+            vectors = self.vectors([question] + keys)
+            return None if vectors is None else vectors[1:] @ vectors[0]
+        keyed = self.vectors(keys)
+        return None if keyed is None else keyed @ self._embed_query([question])[0]
 
     @staticmethod
     def _leading(own: list[int], pool: list[tuple[int, int, str]]) -> list[int]:
