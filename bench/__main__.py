@@ -19,6 +19,8 @@ BENCHES = {
     "intake": "bench.intake",
     "e2e": "bench.e2e",
     "ingest": "bench.ingest",
+    "suites": "bench.suites",
+    "store_save": "bench.store_save",
 }
 
 # The quick "all" run: (name, args without data, args with data, or None to skip without data).
@@ -33,7 +35,7 @@ ALL_RUN: list[tuple[str, list[str], list[str] | None, int]] = [
     ("retrieval", [], ["--data", "{data}", "--limit", "150"], 600),
     ("guardrails", [], ["{data}/covid-faq"], 600),
 ]
-NEEDS_DATA = {"retrieval", "guardrails"}
+NEEDS_DATA = {"retrieval", "guardrails", "suites"}
 
 
 def run_all(data: str | None) -> int:
