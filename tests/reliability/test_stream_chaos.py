@@ -2,7 +2,8 @@
 killed and restarted: every message is answered exactly once, none is lost.
 
 The default count fits the suite's time budget on a 2-core machine; set
-CONCIERGE_RELIABILITY_MESSAGES=10000 for the full run the issue asks for.
+CONCIERGE_RELIABILITY_MESSAGES=10000 for the full run the issue asks for (measured: ~11 min on
+the shared 2-core box, ~15 messages/s with one worker, so it is not the CI default).
 """
 from __future__ import annotations
 
@@ -80,6 +81,8 @@ class Poster(threading.Thread):
         self.done.set()
 
 
+# The suite's 600 s per-test cap is for the default count; a longer run gets time in proportion.
+@pytest.mark.timeout(max(600, int(_count() * 0.25)))
 def test_stream_survives_worker_kills_and_redis_restart(tmp_path, dedicated_redis, graph, kb_dirs):
     """One worker at a time, so each fault hits a known state: the worker is blocked in a
     platform send that was never accepted (the emulator holds it) when it, or Redis, dies."""
