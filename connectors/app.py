@@ -24,6 +24,7 @@ from agent.messages import InboundMessage
 from agent.settings import Settings, load_settings
 from connectors import meta, telegram, x
 from connectors.intake import MemoryIntake, RedisIntake, Submitted
+from connectors.intake_batch import BatchedRedisIntake
 from connectors.metrics import Metrics
 from guardrails.codes import Channel
 
@@ -47,6 +48,12 @@ class Service:
     prefix: str = "concierge:"
     local_worker: Any = None
     ready_checks: dict[str, Callable[[], bool]] = field(default_factory=dict)
+    batched: BatchedRedisIntake | None = None  # Redis mode: submits pipelined across requests
+
+    async def submit(self, msg: InboundMessage) -> Submitted:
+        if self.batched is not None:
+            return await self.batched.submit(msg)
+        return self.intake.submit(msg)  # in memory: a dict and a queue, no I/O
 
 
 # --- request helpers -----------------------------------------------------------------------
@@ -81,11 +88,11 @@ def parse_json(body: bytes) -> Any:
         raise HTTPException(400, f"body is not valid JSON: {exc}") from None
 
 
-def submit_all(svc: Service, platform: str, messages: list[InboundMessage]) -> dict[str, int]:
+async def submit_all(svc: Service, platform: str, messages: list[InboundMessage]) -> dict[str, int]:
     counts = {s.value: 0 for s in Submitted}
     for msg in messages:
         try:
-            outcome = svc.intake.submit(msg)
+            outcome = await svc.submit(msg)
         except Exception as exc:  # noqa: BLE001 - queue down: 503 so the platform redelivers
             log.error("intake failed", extra={"event": "intake_failed", "platform": platform, "error": str(exc)[:200]})
             svc.metrics.requests.labels(platform, "unavailable").inc()
@@ -138,7 +145,7 @@ async def take_webhook(svc: Service, hook: Webhook, request: Request) -> Respons
         raise HTTPException(hook.not_ours_status, str(exc)) from None
     except _SHAPE_ERRORS as exc:
         raise HTTPException(400, f"unexpected event shape: {type(exc).__name__}") from None
-    submit_all(svc, hook.platform, messages)
+    await submit_all(svc, hook.platform, messages)
     return hook.reply()
 
 
@@ -224,7 +231,7 @@ def webchat_router(svc: Service) -> APIRouter:
         message_id = data.id if data.id and _SESSION.match(data.id) else uuid.uuid4().hex
         msg = InboundMessage(platform="web", channel=Channel.WEBCHAT, conversation_key=f"webchat:{data.session}",
                              customer_id=data.session, message_id=f"{data.session}:{message_id}", text=data.text)
-        counts = submit_all(svc, "web", [msg])
+        counts = await submit_all(svc, "web", [msg])
         status = next(k for k, v in counts.items() if v)
         return JSONResponse({"id": message_id, "status": status}, status_code=202)
 
@@ -338,6 +345,8 @@ def create_app(settings: Settings | None = None, *, store: Any = None, redis_pre
             store = make_store(settings)
         intake = MemoryIntake(dedupe_ttl_s=settings.dedupe_ttl_s, rate_limit_per_minute=settings.rate_limit_per_minute)
     svc = Service(settings=settings, store=store, intake=intake, metrics=metrics, redis=redis_client, prefix=prefix)
+    if isinstance(intake, RedisIntake):
+        svc.batched = BatchedRedisIntake(intake, settings.redis_url)
 
     if redis_client is not None:
         svc.ready_checks["redis"] = lambda: bool(redis_client.ping())

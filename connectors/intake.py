@@ -101,6 +101,22 @@ _OUTCOMES = {"duplicate": Submitted.DUPLICATE, "dropped": Submitted.RATE_LIMITED
              "turn": Submitted.ENQUEUED, "rate_limited": Submitted.RATE_LIMITED}
 
 
+def outcome_of(reply: Any) -> Submitted:
+    """The submit script's reply as an outcome."""
+    return _OUTCOMES[reply.decode() if isinstance(reply, bytes) else str(reply)]
+
+
+@dataclass(frozen=True)
+class ScriptCall:
+    keys: list[str]  # dedupe, counter, notice, stream
+    args: list[Any]  # dedupe TTL, rate limit, message JSON, token
+    token: str
+
+    @property
+    def dedupe_key(self) -> str:
+        return self.keys[0]
+
+
 class RedisIntake:
     """SET NX dedupe key -> per-customer counter -> XADD to the stream, in one script call."""
 
@@ -115,23 +131,26 @@ class RedisIntake:
         self._submit = client.register_script(_SUBMIT_LUA)
         self._forget = client.register_script(_FORGET_LUA)
 
-    def submit(self, msg: InboundMessage) -> Submitted:
+    def prepare(self, msg: InboundMessage) -> "ScriptCall":
+        """The script call that submits msg: its keys and arguments, and this attempt's token."""
         msg = normalize(msg)
         dedupe = f"{self.prefix}dedupe:{msg.platform}:{msg.message_id}"
-        window = _window()
-        who = f"{msg.platform}:{msg.customer_id}:{window}"
+        who = f"{msg.platform}:{msg.customer_id}:{_window()}"
         keys = [dedupe, f"{self.prefix}rate:{who}", f"{self.prefix}ratenotice:{who}", self.stream]
         token = uuid.uuid4().hex
+        return ScriptCall(keys, [self.dedupe_ttl_s, max(self.rate_limit, 0), msg.model_dump_json(), token], token)
+
+    def submit(self, msg: InboundMessage) -> Submitted:
+        call = self.prepare(msg)
         try:
-            outcome = self._submit(keys=keys, args=[self.dedupe_ttl_s, max(self.rate_limit, 0),
-                                                    msg.model_dump_json(), token])
+            outcome = self._submit(keys=call.keys, args=call.args)
         except Exception:
             # Not queued (or not known to be): forget the dedupe key this attempt set, if it got that
             # far, so the platform's retry gets through; an earlier delivery's key stays.
             with contextlib.suppress(Exception):  # Redis down: the original error says more
-                self._forget(keys=[dedupe], args=[token])
+                self._forget(keys=[call.dedupe_key], args=[call.token])
             raise
-        return _OUTCOMES[outcome.decode() if isinstance(outcome, bytes) else str(outcome)]
+        return outcome_of(outcome)
 
     def depth(self) -> int:
         """Entries not yet acknowledged: never read (lag) plus read but pending."""
