@@ -57,6 +57,13 @@ def build_index(settings: Settings, embedder: Any) -> Any:
     return KnowledgeIndex(persist_dir=settings.chroma_dir, embedder=embedder)
 
 
+def make_embedder(settings: Settings) -> Any:
+    """The process-wide embedder that settings ask for (model folder, backend, export cache)."""
+    from retrieval.embeddings import get_embedder
+
+    return get_embedder(settings.embedding_model, settings.embedding_backend, settings.model_cache_dir)
+
+
 def build_engine(settings: Settings, *, store: ConversationStore | None = None, index: Any = None,
                  sink: EscalationSink | None = None, sender: Sender | None = None,
                  llm: str | None = None) -> Engine:
@@ -67,10 +74,7 @@ def build_engine(settings: Settings, *, store: ConversationStore | None = None, 
     """
     from guardrails.input_checks import InputGuard
     from guardrails.policy import Policy
-    from retrieval.embeddings import get_embedder
-
-    embedder = index.embedder if index is not None and hasattr(index, "embedder") \
-        else get_embedder(settings.embedding_model)
+    embedder = index.embedder if index is not None and hasattr(index, "embedder") else make_embedder(settings)
     if index is None:
         index = build_index(settings, embedder)
         _ingest(index, settings)

@@ -11,7 +11,7 @@ import typer
 def _open_index(data_dir: Path | None, kb_dir: Path | None):
     """The configured index, or a clear error and exit 2 (a missing folder, Chroma down)."""
     from agent.settings import load_settings
-    from retrieval.embeddings import get_embedder
+    from agent.factory import make_embedder
     from retrieval.index import KnowledgeIndex
 
     if kb_dir is not None and not kb_dir.is_dir():
@@ -19,7 +19,7 @@ def _open_index(data_dir: Path | None, kb_dir: Path | None):
         raise typer.Exit(2)
     try:
         settings = load_settings(data_dir=data_dir)
-        embedder = get_embedder(settings.embedding_model)
+        embedder = make_embedder(settings)
         if settings.chroma_url:
             return KnowledgeIndex(chroma_url=settings.chroma_url, embedder=embedder)
         return KnowledgeIndex(settings.chroma_dir, embedder=embedder)
