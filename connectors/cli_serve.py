@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         processor = TurnProcessor(engine, sender, decisions=RedisDecisionCache(client, prefix),
                                   order=RedisOrderLock(client, prefix), metrics=metrics)
         heartbeat = {"model": True, "chroma": bool(engine.index.doc_ids()),
-                     "embedding_backend": getattr(engine.index.embedder, "backend", "torch")}
+                     "embedding_backend": engine.index.embedder.backend}
         w = RedisWorker(client, processor, prefix=prefix, consumer=consumer, claim_idle_ms=claim_idle_ms,
                         metrics=metrics, heartbeat=heartbeat, read_batch=settings.worker_read_batch)
         stop = threading.Event()
