@@ -38,6 +38,7 @@ from guardrails.pii import redact
 from guardrails.policy import Policy
 from guardrails.report import HistoryItem, InputReport, PolicyOutcome, Redaction
 from guardrails.verdict import Verdict
+from retrieval.lexical import normalise_query
 from retrieval.index import KnowledgeIndex
 from retrieval.passage import Passage
 from retrieval.sentences import passage_body
@@ -162,7 +163,10 @@ class Engine:
         for msg in messages:
             text, _ = sanitise(msg.text, self.settings.max_message_chars)
             if _has_words(text):
-                texts.append(embed_text(redact(text).text))
+                clean = redact(text).text
+                # The guard embeds the message as written, retrieval with chat shorthand expanded
+                # ("pls" -> "please"): both go in this batch when they differ.
+                texts += [embed_text(clean), normalise_query(clean)]
         if texts:
             embed(list(dict.fromkeys(texts)))
 

@@ -78,7 +78,7 @@ def _window() -> int:
 # one script, with the same steps the three separate calls made (and atomically).
 # KEYS: dedupe, counter, notice, stream. ARGV: dedupe TTL, rate limit (0 = none), message JSON,
 # this attempt's token (the dedupe value, so a failed attempt removes only its own key).
-_SUBMIT_LUA = """
+SUBMIT_LUA = """
 if not redis.call('SET', KEYS[1], ARGV[4], 'NX', 'EX', ARGV[1]) then return 'duplicate' end
 local kind = 'turn'
 local limit = tonumber(ARGV[2])
@@ -93,7 +93,7 @@ end
 redis.call('XADD', KEYS[4], '*', 'kind', kind, 'msg', ARGV[3])
 return kind
 """
-_FORGET_LUA = """
+FORGET_LUA = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
@@ -128,10 +128,10 @@ class RedisIntake:
         self.dedupe_ttl_s = dedupe_ttl_s
         self.rate_limit = rate_limit_per_minute
         # EVALSHA, reloading the script by itself after a Redis restart (NOSCRIPT).
-        self._submit = client.register_script(_SUBMIT_LUA)
-        self._forget = client.register_script(_FORGET_LUA)
+        self._submit = client.register_script(SUBMIT_LUA)
+        self._forget = client.register_script(FORGET_LUA)
 
-    def prepare(self, msg: InboundMessage) -> "ScriptCall":
+    def prepare(self, msg: InboundMessage) -> ScriptCall:
         """The script call that submits msg: its keys and arguments, and this attempt's token."""
         msg = normalize(msg)
         dedupe = f"{self.prefix}dedupe:{msg.platform}:{msg.message_id}"

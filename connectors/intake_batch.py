@@ -13,7 +13,7 @@ import contextlib
 from typing import Any
 
 from agent.messages import InboundMessage
-from connectors.intake import _FORGET_LUA, _SUBMIT_LUA, RedisIntake, ScriptCall, Submitted, outcome_of
+from connectors.intake import FORGET_LUA, SUBMIT_LUA, RedisIntake, ScriptCall, Submitted, outcome_of
 
 MAX_BATCH = 256  # submits per round trip; bounds one pipeline's size
 
@@ -32,9 +32,6 @@ class BatchedRedisIntake:
         self._pending: list[tuple[ScriptCall, asyncio.Future[Submitted]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
-    def depth(self) -> int:
-        return self.intake.depth()
-
     def _bind(self) -> None:
         """An asyncio client belongs to one event loop: make one for the loop we run on."""
         loop = asyncio.get_running_loop()
@@ -45,8 +42,8 @@ class BatchedRedisIntake:
         self._loop = loop
         self._client = aioredis.Redis.from_url(self.redis_url, decode_responses=True, socket_connect_timeout=5,
                                                socket_timeout=self.timeout_s)
-        self._submit = self._client.register_script(_SUBMIT_LUA)
-        self._forget = self._client.register_script(_FORGET_LUA)
+        self._submit = self._client.register_script(SUBMIT_LUA)
+        self._forget = self._client.register_script(FORGET_LUA)
         self._pending = []
         self._flusher = None
 
@@ -62,14 +59,23 @@ class BatchedRedisIntake:
         try:
             while self._pending:
                 batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch :]
-                replies = await self._run([call for call, _ in batch])
-                for (call, future), reply in zip(batch, replies):
+                try:
+                    replies = await self._run([call for call, _ in batch])
+                except BaseException as exc:  # cancelled (shutdown): no request may wait forever
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(RuntimeError(f"intake stopped: {type(exc).__name__}"))
+                    raise
+                for (_, future), reply in zip(batch, replies):
                     if future.done():  # the request went away; its submit still counts
                         continue
                     if isinstance(reply, BaseException):
                         future.set_exception(reply)
-                    else:
+                        continue
+                    try:
                         future.set_result(outcome_of(reply))
+                    except KeyError:
+                        future.set_exception(RuntimeError(f"unexpected reply from the submit script: {reply!r}"))
         finally:
             self._flusher = None
 
