@@ -1,11 +1,12 @@
 """End-to-end turns/s: webhook -> `concierge serve` -> Redis stream -> N `concierge worker`s ->
 Graph API emulator, with 1, 2 and 4 workers.
 
-    python -m bench e2e [--workers 1,2,4] [--turns 145] [--seconds 90] [--read-batch 8]
+    python -m bench e2e [--workers 1,2,4] [--turns 1000] [--seconds 90] [--read-batch 8]
 
 Every message is a fresh customer asking one of the repo's own suite questions (answers,
-escalations and declines mixed as in the suites), each asked once per run so the query
-caches do not flatter us. A few warm-up turns per worker go first. A run ends when the
+escalations and declines mixed as in the suites); past the 145 distinct ones the same
+questions come again with a greeting in front, so no text is asked twice in a run and the
+query caches do not flatter us. A few warm-up turns per worker go first. A run ends when the
 stream is drained (nothing lagging or pending). Turn latency = webhook accepted -> reply
 received by the emulator. The benchmark process, API, workers, Redis share the 2 cores.
 `--read-batch 1,8` runs every worker count with each batch size (a same-run baseline).
@@ -149,15 +150,33 @@ def seed_index(tmp: Path) -> Path:
     return folder
 
 
+# Past the suite's distinct questions, each lap puts a greeting in front: still the same
+# question, but a different text, so the embedding caches do not answer it.
+OPENERS = ["Hi,", "Hello!", "Hey there,", "Good morning.", "Quick question:", "Hi team,", "Hello again,",
+           "Sorry to bother you,", "Good evening.", "One more thing:"]
+
+
+def _questions(turns: int) -> list[str]:
+    base = sample_questions(answer_only=False)
+    out = list(base)
+    lap = 0
+    while len(out) < turns:
+        opener = OPENERS[lap % len(OPENERS)] + (f" (message {lap // len(OPENERS) + 1})" if lap >= len(OPENERS) else "")
+        out += [f"{opener} {q}" for q in base]
+        lap += 1
+    return out[:turns]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench e2e", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workers", default="1,2,4", help="comma-separated worker counts")
-    ap.add_argument("--turns", type=int, default=145, help="turns per run (distinct suite questions)")
+    ap.add_argument("--turns", type=int, default=1000,
+                    help="turns per run: the suite questions, then the same with a greeting in front")
     ap.add_argument("--seconds", type=float, default=90.0, help="give up draining a run after this long")
     ap.add_argument("--read-batch", default="8", help="comma-separated stream entries read at once per worker")
     args = ap.parse_args(argv)
-    questions = sample_questions(answer_only=False)[:args.turns]
+    questions = _questions(args.turns)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-e2e-seed-") as tmp:
         seed = seed_index(Path(tmp))
