@@ -27,7 +27,12 @@ who when where why how can could would should will may not no yes just so too al
 please thanks thank hi hello hey about get any""".split())
 
 
-_RANK_BONUS = (0.08, 0.04, 0.0)
+# How much the retriever's order counts against a lower passage whose sentence reads closer to
+# the question. The retriever weighs more (BM25, FAQ questions, the conversation) than one
+# sentence's similarity does, so it leads clearly; at (0.08, 0.04) the composer's own pick cost
+# citation hits: own suites 0.83 -> 0.88, covid paraphrases 0.64 -> 0.70, doc2dial 0.62 -> 0.64
+# going to (0.3, 0.15); larger bonuses gained nothing more.
+_RANK_BONUS = (0.3, 0.15, 0.0)
 _LEANS_BACK = re.compile(r"(this|that|these|those|it|they|then|after that|otherwise|or|also)\b", re.IGNORECASE)
 
 
@@ -83,8 +88,15 @@ class ExtractiveComposer:
     def compose(self, request: ComposeRequest) -> Composed:
         passages = request.passages[:PASSAGES_CONSIDERED]
         pool: list[tuple[int, int, str]] = []  # (passage index, position, sentence)
+        seen: set[str] = set()
         for pi, passage in enumerate(passages):
             for pos, sentence in enumerate(self.candidates(passage)):
+                # Articles repeat themselves (a heading restated, a paragraph pasted twice):
+                # a reply says each thing once.
+                key = " ".join(_WORD_RE.findall(sentence.lower()))
+                if key in seen:
+                    continue
+                seen.add(key)
                 pool.append((pi, pos, sentence))
         if not pool:
             raise ComposerError("no usable sentence in the retrieved passages")
