@@ -188,6 +188,7 @@ def check_grounding(reply: str, passages: list[str], embed: Embed | None = None)
     all_numbers: set[str] = set().union(*(numbers_in(p) for p in passages)) if passages else set()
     passage_sentences = [(i, s) for i, p in enumerate(passages) for s in split_sentences(p)]
     passage_sentence_vocab = [(i, s, _vocab(s), _has_negation(_tokens(s))) for i, s in passage_sentences]
+    quoted = {tuple(_tokens(s)): i for i, s in reversed(passage_sentences)}  # first passage wins
 
     results: list[SentenceSupport] = []
     for sentence in sentences:
@@ -197,6 +198,11 @@ def check_grounding(reply: str, passages: list[str], embed: Embed | None = None)
         if not content and not numbers:
             results.append(SentenceSupport(text=sentence, supported=True, neutral=True, coverage=1.0,
                                            why="courtesy only"))
+            continue
+        if tuple(tokens) in quoted:
+            # Word for word a passage sentence: supported by it, whatever a neighbour says.
+            results.append(SentenceSupport(text=sentence, supported=True, coverage=1.0,
+                                           source=quoted[tuple(tokens)], why="quoted"))
             continue
         missing_numbers = sorted(numbers - all_numbers)
         missing_words = [w for w in content if w not in all_vocab]

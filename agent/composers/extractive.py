@@ -36,6 +36,13 @@ _RANK_BONUS = (0.3, 0.15, 0.0)
 _LEANS_BACK = re.compile(r"(this|that|these|those|it|they|then|after that|otherwise|or|also)\b", re.IGNORECASE)
 
 
+def _terminated(sentence: str) -> str:
+    """A heading line ("I bought a car from a private seller") ends the sentence it is: joined to
+    the next one bare, it would read as one run-on sentence the grounding check cannot find."""
+    core = sentence.rstrip().rstrip("\"')]”’")
+    return sentence if core[-1:] in (".", "!", "?", ":", ";") else sentence.rstrip() + "."
+
+
 def _words(text: str) -> set[str]:
     return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP and len(w) > 1}
 
@@ -121,7 +128,7 @@ class ExtractiveComposer:
         if self.is_faq(passage):
             # an FAQ answer is written to be read whole, from its first sentence
             chosen = self._leading(own, pool)
-            text = " ".join(pool[i][2] for i in chosen)
+            text = " ".join(_terminated(pool[i][2]) for i in chosen)
             if re.match(r"(yes|no)\b", text, re.IGNORECASE):
                 text = f"{passage.title.strip()} {text}"  # a bare "Yes, ..." needs its question
         else:
@@ -141,7 +148,7 @@ class ExtractiveComposer:
                     if sum(len(pool[i][2]) for i in chosen) + len(pool[n][2]) <= MAX_CHARS:
                         chosen.append(n)
             chosen.sort(key=lambda i: pool[i][1])
-            text = " ".join(pool[i][2] for i in chosen)
+            text = " ".join(_terminated(pool[i][2]) for i in chosen)
         text = re.sub(r"\s+", " ", text).strip()
         return Composed(text=text, passages=[passage], composer=self.name)
 

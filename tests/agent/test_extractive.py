@@ -34,3 +34,16 @@ def test_the_retrievers_first_passage_leads_unless_another_is_far_closer(embedde
     composer = ExtractiveComposer(embed=embedder.embed)
     composed = composer.compose(ComposeRequest(question="when will my refund arrive", passages=[first, second]))
     assert composed.passages[0].doc_id == "refund-timing", composed.text
+
+
+def test_a_heading_line_ends_its_own_sentence_and_the_reply_stays_grounded(embedder):
+    from guardrails.grounding import check_grounding
+
+    text = ("I bought a vehicle from a private seller (not a dealer)\n"
+            "You will receive an inspection extension that lasts 10 days from the registration date.\n"
+            "An inspection issued to the previous owner is not valid.")
+    composer = ExtractiveComposer(embed=embedder.embed)
+    composed = composer.compose(ComposeRequest(question="I bought a car from a private seller, what about inspection",
+                                               passages=[_passage("inspection", text)]))
+    assert "(not a dealer). You will receive" in composed.text, composed.text
+    assert check_grounding(composed.text, [text], embedder.embed).ok

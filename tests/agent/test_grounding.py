@@ -35,3 +35,14 @@ def test_numbers_and_sentences_are_normalised():
     assert {"30", "4.95"} <= numbers_in("thirty days, €4.95")
     assert split_sentences("Go to Account > Orders. Then pick e.g. the return.\n- Pack it") == [
         "Go to Account > Orders.", "Then pick e.g. the return.", "Pack it"]
+
+
+def test_a_quoted_negative_sentence_is_supported_by_itself_not_judged_by_a_neighbour():
+    # The article says both; the reply quotes the negative one word for word.
+    passage = ("You can renew your registration online or by mail. "
+               "You cannot renew your registration online if it expired more than a year ago.")
+    quoted = check_grounding("You cannot renew your registration online if it expired more than a year ago.",
+                             [passage])
+    invented = check_grounding("You cannot renew your registration by mail.", [passage])
+    assert quoted.ok and quoted.sentences[0].why == "quoted"
+    assert not invented.ok
