@@ -56,13 +56,14 @@ _HOURS_QUERY = "When is the customer support team available? Opening hours to ta
 
 DM_INVITE = ("Thanks for reaching out! This is best handled privately: please send us a direct "
              "message so we can help with the details there.")
+# Brand-neutral: the same words serve a shop, a bank or a government office's knowledge base.
 DECLINE_TEXT = {
     "abuse": "I'm here to help, but I can't continue with messages like that. If you have a "
-             "question about an order, a product or your account, I'm happy to help.",
-    "manipulation": "I can't help with that request. If you have a question about an order, a "
-                    "product or your account, I'm happy to help.",
+             "question about our products, services or your account, I'm happy to help.",
+    "manipulation": "I can't help with that request. If you have a question about our products, "
+                    "services or your account, I'm happy to help.",
     "default": "I'm sorry, that's not something I can help with here. I can answer questions "
-               "about orders, products, shipping, returns and your account.",
+               "about our products, services and your account, or hand you to a person.",
 }
 EMPTY_TEXT = "Hi! How can I help you today? Tell me a little about your question."
 ATTACHMENT_TEXT = ("Thanks! I can only read text at the moment. Could you describe what you need "
