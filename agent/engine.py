@@ -242,6 +242,14 @@ class Engine:
             return self._finish(conv, turn, Action.MOVE_TO_PRIVATE, DM_INVITE, public_text=DM_INVITE,
                                 reasons=outcome.reasons, priority=outcome.priority)
         if outcome.action == Action.DECLINE:
+            if _follow_up_on_an_answer(conv, turn, outcome):
+                # "and who fills in the report?" right after an answer reads off-topic alone; the
+                # conversation says otherwise when retrieval, with that context, is confident.
+                result = self._search(conv, turn)
+                if result.passages and float(result.answerability) >= self.settings.answerability_threshold:
+                    turn.passages = list(result.passages)
+                    turn.answerability = float(result.answerability)
+                    return self._answer(conv, turn, public)
             return self._finish(conv, turn, Action.DECLINE, _decline_text(outcome, turn.verdicts),
                                 reasons=[])
         if outcome.action == Action.CLARIFY:  # far from every KB topic: ask, naming the nearest ones
@@ -573,6 +581,16 @@ def _public_verdicts(verdicts: Sequence[Verdict]) -> list[Verdict]:
             seen.add((v.check, v.category))
             out.append(v)
     return out
+
+
+def _follow_up_on_an_answer(conv: Conversation, turn: _Turn, outcome: PolicyOutcome) -> bool:
+    """Declined only as out of scope, in a private conversation whose last bot turn answered."""
+    categories = {v.category for v in list(outcome.evidence) + list(turn.verdicts)}
+    if turn.msg.is_public or categories - {"out_of_scope"}:
+        return False
+    earlier = conv.turns[:-1]  # the last turn is this message
+    last_bot = next((t for t in reversed(earlier) if t.role == "bot"), None)
+    return last_bot is not None and last_bot.action in (None, "answer")
 
 
 def _decline_text(outcome: PolicyOutcome, verdicts: Sequence[Verdict]) -> str:

@@ -147,3 +147,27 @@ def test_concurrent_turns_serialize_with_redis_store(make_engine, msg, redis_url
     _concurrent_turns_serialize(engine, msg, "c-conc-redis")
     stored = engine.store.get("c-conc-redis")
     assert stored is not None and len([t for t in stored.turns if t.role == "user"]) == 8
+
+
+def test_a_follow_up_judged_off_topic_is_answered_when_the_conversation_makes_it_clear(make_engine, msg,
+                                                                                      tmp_path):
+    # A policy whose out-of-scope check fires on everything: only the conversation can save a turn.
+    from guardrails.codes import Action
+    from guardrails.policy import DEFAULT_POLICY
+
+    strict = tmp_path / "strict-policy.yaml"
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    assert "  out_of_scope: 0.5\n" in text
+    strict.write_text(text.replace("  out_of_scope: 0.5\n", "  out_of_scope: 0.0\n"), encoding="utf-8")
+    engine = make_engine(policy_file=strict)
+
+    alone = engine.handle(msg("and how long does the refund take after that?", key="messenger:page:alone"))
+    assert alone.action == Action.DECLINE  # no conversation to lean on
+
+    seeded = msg("", key="messenger:page:followup")
+    engine.seed_history(seeded, [{"role": "user", "text": "How do I return an item?"},
+                                 {"role": "bot", "text": "Sign in, open your orders and choose Return items."}])
+    follow_up = engine.handle(msg("and how long does the refund take after that?", key="messenger:page:followup"))
+    assert follow_up.action == Action.ANSWER and follow_up.citations
+    off_topic = engine.handle(msg("what will the weather be in Paris tomorrow?", key="messenger:page:followup"))
+    assert off_topic.action == Action.DECLINE  # the previous turn was an answer, but nothing fits
