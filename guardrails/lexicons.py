@@ -134,7 +134,7 @@ CUES: dict[str, list[Cue]] = {
         _c(r"\b(?:worst|terrible|horrible|awful|atrocious|pathetic|disgraceful|shocking|appalling|useless|incompetent)\s+(?:customer\s+)?(?:service|support|company|experience|brand|store|shop)\b", 0.85, "harsh complaint"),
         _c(r"\b(?:never|not) (?:buying|ordering|shopping|using you) (?:from you |here |with you )?(?:again|ever again)\b|\bnever again\b", 0.75, "churn threat"),
         _c(r"\b(?:post(?:ing)?|tell(?:ing)?|share|sharing|put(?:ting)?|expos(?:e|ing))\b.{0,30}\b(?:everyone|twitter|tiktok|facebook|instagram|reddit|youtube|online|social media|the news|the press|my followers|reviews?)\b", 0.75, "threat to go public"),
-        _c(r"\b(?:unacceptable|ridiculous|outrageous|disgusting|fed up|sick and tired|had enough|furious|livid|beyond frustrated|a joke|scam company)\b", 0.6, "strong frustration"),
+        _c(r"\b(?:unacceptable|ridiculous|outrageous|disgusting|fed up|sick and tired|had enough|furious|livid|beyond frustrated|(?:is|are|re|s|was|what|such) a joke|scam company)\b", 0.6, "strong frustration"),
         _c(r"\b(?:(?:third|fourth|fifth|\d+(?:st|nd|rd|th)) time|(?:three|four|five|\d+) times)\b.{0,40}\b(?:contact|writ|messag|ask|call|complain|email|chat|tell|explain)", 0.8, "repeated complaint"),
         _c(r"\b(?:file|make|lodge|raise) (?:a|an) (?:formal )?complaint\b|\bspeak to (?:a|your) (?:manager|supervisor)\b", 0.8, "formal complaint"),
     ],

@@ -105,3 +105,15 @@ def test_no_value_in_verdicts_or_serialised_report(guard):
         assert v not in report.redacted.text and v not in dumped
         assert all(v not in verdict.reason for verdict in report.verdicts)
     assert report.redacted.values  # still available in memory for the output checks
+
+
+@pytest.mark.parametrize("text, complaint", [
+    ("tell me a joke", False),  # asking for one is small talk, not anger
+    ("can you tell me a joke about headphones", False),
+    ("this service is a joke", True),
+    ("what a joke, my order is late again", True),
+])
+def test_a_joke_is_a_complaint_only_when_it_describes_the_service(guard, text, complaint):
+    report = guard.check(text, public=False, history=[])
+    fired = {v.category for v in report.verdicts if v.triggered}
+    assert ("complaint_escalation" in fired) == complaint, report.verdicts
