@@ -242,24 +242,17 @@ class Engine:
             return self._finish(conv, turn, Action.MOVE_TO_PRIVATE, DM_INVITE, public_text=DM_INVITE,
                                 reasons=outcome.reasons, priority=outcome.priority)
         if outcome.action == Action.DECLINE:
-            if _follow_up_on_an_answer(conv, turn, outcome):
-                # "and who fills in the report?" right after an answer reads off-topic alone; the
-                # conversation says otherwise when retrieval, with that context, is confident.
-                result = self._search(conv, turn)
-                if result.passages and float(result.answerability) >= self.settings.answerability_threshold:
-                    turn.passages = list(result.passages)
-                    turn.answerability = float(result.answerability)
-                    return self._answer(conv, turn, public)
+            # "and who fills in the report?" right after an answer reads off-topic alone; the
+            # conversation says otherwise when retrieval, with that context, is confident.
+            if _follow_up_on_an_answer(conv, turn, outcome) and self._retrieve(conv, turn):
+                return self._answer(conv, turn, public)
             return self._finish(conv, turn, Action.DECLINE, _decline_text(outcome, turn.verdicts),
                                 reasons=[])
         if outcome.action == Action.CLARIFY:  # far from every KB topic: ask, naming the nearest ones
-            result = self._search(conv, turn)
-            turn.passages = list(result.passages)
+            confident = self._retrieve(conv, turn)
             # outside_kb compares the message with KB titles only; a confident retrieval hit in a
             # document's body ("which speaker is waterproof?") knows better, so it is answered.
-            if (outcome.rule == "outside_kb" and turn.passages
-                    and float(result.answerability) >= self.settings.answerability_threshold):
-                turn.answerability = float(result.answerability)
+            if outcome.rule == "outside_kb" and confident:
                 return self._answer(conv, turn, public)
             conv.unanswered_turns += 1
             return self._clarify(conv, turn, turn.passages)
@@ -267,12 +260,16 @@ class Engine:
             return self._relay(conv, turn, already_recorded=True)
 
         # --- answer from the knowledge base
+        if not self._retrieve(conv, turn):
+            return self._unanswerable(conv, turn, public)
+        return self._answer(conv, turn, public)
+
+    def _retrieve(self, conv: Conversation, turn: _Turn) -> bool:
+        """Search with the conversation, into turn; True when the KB answers it confidently."""
         result = self._search(conv, turn)
         turn.passages = list(result.passages)
         turn.answerability = float(result.answerability)
-        if not turn.passages or turn.answerability < self.settings.answerability_threshold:
-            return self._unanswerable(conv, turn, public)
-        return self._answer(conv, turn, public)
+        return bool(turn.passages) and turn.answerability >= self.settings.answerability_threshold
 
     def _search(self, conv: Conversation, turn: _Turn) -> Any:
         """Retrieval with the previous user turns as context, so follow-ups find their topic."""

@@ -24,8 +24,8 @@ import uuid
 from pathlib import Path
 
 from bench.measure import latency_row, peak_rss_mb, print_table, write_result
-from bench.procs import (REDIS_URL, bench_prefix, delete_prefix, free_port, load, messenger_body, service_env,
-                         signed_request, start, stop, wait_http)
+from bench.procs import (REDIS_URL, bench_prefix, delete_prefix, free_port, load, messenger_body, meta_signature,
+                         service_env, signed_request, start, stop, wait_http)
 
 GOAL_RPS = 1500.0
 TEXTS = ["how long do i have to return my headphones", "where is my order", "do you ship to canada",
@@ -50,13 +50,7 @@ end
 
 
 def _wrk(port: int, bodies: list[bytes], concurrency: int, seconds: float, tmp: Path) -> dict:
-    import hashlib
-    import hmac
-
-    from bench.procs import APP_SECRET
-
-    lines = [("sha256=" + hmac.new(APP_SECRET.encode(), b, hashlib.sha256).hexdigest()) + "\t" + b.decode()
-             for b in bodies]
+    lines = [meta_signature(b) + "\t" + b.decode() for b in bodies]
     (tmp / "requests.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp / "replay.lua").write_text(_WRK_LUA, encoding="utf-8")
     out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{max(int(seconds), 1)}s", "--latency",

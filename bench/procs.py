@@ -100,9 +100,14 @@ def messenger_body(psid: str, mid: str, text: str) -> bytes:
          "message": {"mid": mid, "text": text}}]}]}).encode()
 
 
+def meta_signature(body: bytes) -> str:
+    """The X-Hub-Signature-256 value Meta sends with `body`."""
+    return "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+
+
 def signed_request(port: int, body: bytes) -> bytes:
     """A complete HTTP/1.1 keep-alive POST /webhooks/meta with a valid X-Hub-Signature-256."""
-    sig = "sha256=" + hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    sig = meta_signature(body)
     head = (f"POST /webhooks/meta HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
             f"X-Hub-Signature-256: {sig}\r\nContent-Length: {len(body)}\r\n\r\n")
     return head.encode() + body
@@ -155,4 +160,4 @@ def load(port: int, requests: list[bytes], concurrency: int, max_s: float) -> di
 
 
 __all__ = ["REDIS_URL", "bench_prefix", "service_env", "start", "stop", "wait_http", "delete_prefix",
-           "messenger_body", "signed_request", "load", "free_port"]
+           "messenger_body", "meta_signature", "signed_request", "load", "free_port"]
