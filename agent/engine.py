@@ -34,6 +34,7 @@ from guardrails.codes import Action, Priority, Reason
 from guardrails.output_checks import check_output
 from guardrails.grounding import GroundingResult, check_grounding, split_sentences
 from guardrails.input_checks import InputGuard, embed_text
+from guardrails.lexicons import courtesy_kind
 from guardrails.pii import redact
 from guardrails.policy import Policy
 from guardrails.report import HistoryItem, InputReport, PolicyOutcome, Redaction
@@ -66,6 +67,17 @@ DECLINE_TEXT = {
                "about our products, services and your account, or hand you to a person.",
 }
 EMPTY_TEXT = "Hi! How can I help you today? Tell me a little about your question."
+# Small talk gets a reply of its own: it is not a question for the knowledge base, and must not
+# count as one the bot failed to answer (a "thanks" after a clarification used to escalate).
+COURTESY_TEXT = {
+    "greeting": "Hi! What can I help you with today? Ask in your own words, or ask for a person "
+                "at any time.",
+    "thanks": "You're welcome! Is there anything else I can help with?",
+    "goodbye": "Thanks for getting in touch. If anything else comes up, just send us a message here.",
+    "yes": "Sure, what would you like to know?",
+    "agreed": "Great! Is there anything else I can help with?",
+}
+_ASKS_WHAT_ELSE = (COURTESY_TEXT["greeting"], COURTESY_TEXT["thanks"], COURTESY_TEXT["agreed"])
 ATTACHMENT_TEXT = ("Thanks! I can only read text at the moment. Could you describe what you need "
                    "help with in a few words?")
 ERROR_TEXT = ("Sorry, something went wrong on my side. Could you send your message again in a "
@@ -248,6 +260,12 @@ class Engine:
                 return self._answer(conv, turn, public)
             return self._finish(conv, turn, Action.DECLINE, _decline_text(outcome, turn.verdicts),
                                 reasons=[])
+        if outcome.action is None and report.courtesy:
+            reply = _courtesy_reply(conv, report.courtesy)
+            if reply:
+                formatted = fit_text(reply, msg.channel, public=public)
+                return self._finish(conv, turn, Action.CLARIFY, formatted.text, parts=formatted.parts,
+                                    public_text=formatted.text if public else None)
         if outcome.action == Action.CLARIFY:  # far from every KB topic: ask, naming the nearest ones
             confident = self._retrieve(conv, turn)
             # outside_kb compares the message with KB titles only; a confident retrieval hit in a
@@ -273,7 +291,10 @@ class Engine:
 
     def _search(self, conv: Conversation, turn: _Turn) -> Any:
         """Retrieval with the previous user turns as context, so follow-ups find their topic."""
-        prior_users = [t.text for t in conv.turns[:-1] if t.role == "user"][-HISTORY_USER_TURNS:]
+        # Small talk says nothing about the topic: "thanks", "yes" as context pulled "where is my
+        # order?" towards FAQ answers that start with "Yes".
+        prior_users = [t.text for t in conv.turns[:-1]
+                       if t.role == "user" and not courtesy_kind(t.text)][-HISTORY_USER_TURNS:]
         result = self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
                                    history=prior_users or None)
         if prior_users and (not result.passages or result.answerability < self.settings.answerability_threshold):
@@ -588,6 +609,24 @@ def _follow_up_on_an_answer(conv: Conversation, turn: _Turn, outcome: PolicyOutc
     earlier = conv.turns[:-1]  # the last turn is this message
     last_bot = next((t for t in reversed(earlier) if t.role == "bot"), None)
     return last_bot is not None and last_bot.action in (None, "answer")
+
+
+def _courtesy_reply(conv: Conversation, kind: str) -> str | None:
+    """The reply to small talk, or None to treat the message as a question.
+
+    A bare "yes" or "no" depends on what the bot said last: after "anything else?" it means
+    "I have a question" or "that's all"; "yes" after an answer is agreement; anywhere else (a
+    clarifying question, no bot turn yet) it answers the conversation and goes on as before.
+    """
+    if kind in ("greeting", "thanks", "goodbye"):
+        return COURTESY_TEXT[kind]
+    bot_turns = [t for t in conv.turns if t.role == "bot"]
+    last = bot_turns[-1] if bot_turns else None
+    if last is not None and last.text in _ASKS_WHAT_ELSE:
+        return COURTESY_TEXT["goodbye"] if kind == "no" else COURTESY_TEXT["yes"]
+    if last is not None and kind == "yes" and last.action == str(Action.ANSWER):
+        return COURTESY_TEXT["agreed"]
+    return None
 
 
 def _decline_text(outcome: PolicyOutcome, verdicts: Sequence[Verdict]) -> str:

@@ -20,7 +20,7 @@ from guardrails.features import (
     shouting_ratio,
     topic_cues,
 )
-from guardrails.lexicons import ABUSE_CUES, DID_NOT_HELP, GO_PUBLIC, SMALLTALK
+from guardrails.lexicons import ABUSE_CUES, DID_NOT_HELP, GO_PUBLIC, courtesy_kind
 from guardrails.pii import describe, redact
 from guardrails.policy import Policy
 from guardrails.report import HistoryItem, InputReport, Signals
@@ -93,7 +93,8 @@ class InputGuard:
         probs: dict[str, float] = {}
         if embedding is not None and self.classifier is not None:
             probs = self.classifier.predict(np.concatenate([embedding, extras]))
-        smalltalk = bool(SMALLTALK.match(clean))
+        courtesy = courtesy_kind(clean)
+        smalltalk = bool(courtesy)
         sentiment = _VADER.polarity_scores(clean[:2000])["compound"]
 
         verdicts += self._topic_verdicts(cues, probs, smalltalk)
@@ -106,7 +107,7 @@ class InputGuard:
         timings["checks"] = (time.perf_counter() - t2) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
         return InputReport(redacted=red, verdicts=verdicts, sentiment=sentiment, signals=signals,
-                           public=public, embedding=embedding, timings_ms=timings)
+                           public=public, courtesy=courtesy, embedding=embedding, timings_ms=timings)
 
     # ------------------------------------------------------------------ checks
 

@@ -230,10 +230,37 @@ ABUSE_CUES: list[Cue] = [
     _c(r"\b(?:shit|crap|damn|bloody|wtf|fucking|fuckin|effing)\b", 0.35, "profanity"),
 ]
 
-# Greetings, thanks and acknowledgements: never out of scope, never a topic.
-SMALLTALK = re.compile(
-    r"^\s*(?:hi+|hello+|hey+|hiya|yo|good (?:morning|afternoon|evening)|thanks?(?: you)?(?: so much| a lot)?|"
+# Greetings, thanks and acknowledgements: never out of scope, never a topic. One or several in
+# a row ("ok thanks", "great, thank you, bye").
+_SMALLTALK_WORDS = (
+    r"(?:hi+|hello+|hey+|hiya|yo|good (?:morning|afternoon|evening)|thanks?(?: you| u)?(?: so much| a lot)?|"
     r"thx|ty|cheers|ok(?:ay)?|cool|great|perfect|got it|bye|goodbye|see you|yes|yep|yeah|no|nope|sure|"
-    r"👍|🙏|❤️|😊)[\s!.,:)🙂😊🙏👍]*(?:(?:there|team|folks|guys|all)[\s!.]*)?$",
+    r"no,? thanks?(?: you)?|that'?s (?:all|it)|nothing else|all good|"
+    r"👍|🙏|❤️|😊)"
+)
+_SMALLTALK_GAP = r"[\s!.,:)🙂😊🙏👍]*"
+SMALLTALK = re.compile(
+    rf"^\s*{_SMALLTALK_WORDS}(?:{_SMALLTALK_GAP}{_SMALLTALK_WORDS})*{_SMALLTALK_GAP}"
+    r"(?:(?:there|team|folks|guys|all)[\s!.,]*)*$",
     re.I,
 )
+
+# Which kind of small talk a SMALLTALK message is. The engine answers these itself: sent to
+# retrieval, "thanks" was "unanswerable", and a second one escalated to a person.
+_COURTESY_KINDS = [
+    ("goodbye", re.compile(r"\b(?:bye|goodbye|see you|no,? thanks?|that'?s (?:all|it)|nothing else)\b", re.I)),
+    ("greeting", re.compile(r"^\W*(?:hi+|hello+|hey+|hiya|yo|good (?:morning|afternoon|evening))\b", re.I)),
+    ("no", re.compile(r"^\W*(?:no|nope)\b", re.I)),
+    ("yes", re.compile(r"^\W*(?:yes|yep|yeah|sure)\b", re.I)),
+]
+
+
+def courtesy_kind(text: str) -> str:
+    """"greeting", "thanks" (thanks and acknowledgements: "ok", "great", 👍), "goodbye", "yes",
+    "no", or "" when the message is more than small talk."""
+    if not SMALLTALK.match(text):
+        return ""
+    for kind, pattern in _COURTESY_KINDS:
+        if pattern.search(text):
+            return kind
+    return "thanks"

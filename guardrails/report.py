@@ -55,6 +55,8 @@ class InputReport(BaseModel):
     sentiment: float = 0.0  # VADER compound of this message (-1..1)
     signals: Signals = Field(default_factory=Signals)
     public: bool = False
+    # Small talk only: "greeting", "thanks" (incl. "ok", "great"), "goodbye", "yes", "no"; else "".
+    courtesy: str = ""
     # Embedding of redacted.text (L2-normalised) so the engine can reuse it; never serialised.
     embedding: Any = Field(default=None, exclude=True, repr=False)
     timings_ms: dict[str, float] = Field(default_factory=dict)

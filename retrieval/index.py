@@ -29,8 +29,8 @@ from retrieval.passage import Passage
 from retrieval.sentences import embedded_texts
 
 # Bump when what we store per chunk changes: every document is then re-indexed once.
-INDEX_VERSION = "2"  # 2: sentence vectors stored with the chunks
-BODY, QUESTION, SENTENCE = "body", "question", "sentence"
+INDEX_VERSION = "3"  # 2: sentence vectors stored with the chunks; 3: document title vectors
+BODY, QUESTION, SENTENCE, TITLE = "body", "question", "sentence", "title"
 
 
 class IngestReport(BaseModel):
@@ -66,6 +66,12 @@ class SearchTuning:
     history_lexical: float = 1.0  # scales them for BM25
     history_decay: float = 0.7  # each older turn counts this much of the next one
     question_boost: float = 0.02  # FAQ question-to-question match over question-to-answer
+    # A document's first chunk scores at least this share of the query's similarity to the
+    # document title. A section body is diluted by its details ("Where is my order?" was closer
+    # to the Click & Collect text than to the tracking article's), while the title says what
+    # the whole document answers. Only the first chunk: lifting every chunk of a document
+    # floods the top k with one document (doc2dial hit@5 fell 0.955 -> 0.945 that way).
+    title_lift: float = 0.9
     doc_context: float = 0.0  # how much a chunk inherits from its document's best-matching chunk
 
 
@@ -82,6 +88,8 @@ class _Mirror:
     question: np.ndarray  # (n, dim) FAQ question vectors; zero rows where none
     has_question: np.ndarray  # (n,) bool
     lexical: LexicalIndex
+    title: np.ndarray  # (n, dim) document title vectors on each document's first chunk; zero elsewhere
+    has_title: np.ndarray  # (n,) bool
     documents: dict[str, dict[str, Any]]
     generation: int
     doc_names: list[str] = field(default_factory=list)
@@ -156,6 +164,7 @@ class KnowledgeIndex:
         texts: list[str] = []
         body_vecs: list[np.ndarray] = []
         questions: dict[str, np.ndarray] = {}
+        title_vecs: dict[str, np.ndarray] = {}
         sentence_rows: dict[str, int] = {}
         sentence_vecs: list[np.ndarray] = []
         order = sorted(
@@ -167,6 +176,9 @@ class KnowledgeIndex:
             chunk_id = str(meta.get("chunk_id", rows.ids[i]))
             if meta.get("field") == QUESTION:
                 questions[chunk_id] = rows.embeddings[i]
+                continue
+            if meta.get("field") == TITLE:
+                title_vecs[chunk_id] = rows.embeddings[i]
                 continue
             if meta.get("field") == SENTENCE:
                 text = rows.texts[i] or ""
@@ -185,11 +197,14 @@ class KnowledgeIndex:
         body = np.stack(body_vecs).astype(np.float32) if n else np.zeros((0, dim), np.float32)
         question = np.zeros((n, body.shape[1] if n else dim), dtype=np.float32)
         has_question = np.zeros(n, dtype=bool)
-        for chunk_id, vec in questions.items():
-            row = body_rows.get(chunk_id)
-            if row is not None:
-                question[row] = vec
-                has_question[row] = True
+        title = np.zeros_like(question)
+        has_title = np.zeros(n, dtype=bool)
+        for vectors, matrix, flags in ((questions, question, has_question), (title_vecs, title, has_title)):
+            for chunk_id, vec in vectors.items():
+                row = body_rows.get(chunk_id)
+                if row is not None:
+                    matrix[row] = vec
+                    flags[row] = True
         # Titles count twice for BM25: they name the topic in the customer's words.
         lexical = LexicalIndex([f"{t}\n{t}\n{x}" for t, x in zip(titles, texts)])
         return _Mirror(
@@ -202,6 +217,8 @@ class KnowledgeIndex:
             question=question,
             has_question=has_question,
             lexical=lexical,
+            title=title,
+            has_title=has_title,
             documents=documents,
             generation=generation,
             sentence_rows=sentence_rows,
@@ -327,6 +344,10 @@ class KnowledgeIndex:
                     ids.append(f"{chunk.chunk_id}#question")
                     texts.append(chunk.question)
                     metas.append({**base, "field": QUESTION})
+                elif chunk.position == 0 and doc.title:
+                    ids.append(f"{chunk.chunk_id}#title")
+                    texts.append(doc.title)
+                    metas.append({**base, "field": TITLE})
                 # Replies quote these; embedding them here spares every turn that work.
                 sentence_meta = {"doc_id": doc.doc_id, "chunk_id": chunk.chunk_id, "field": SENTENCE,
                                  "position": int(chunk.position)}
@@ -414,7 +435,9 @@ class KnowledgeIndex:
             else:
                 lean = tuning.history_standalone
             w_dense = lean * tuning.history_dense
-            dense = (dense + w_dense * self._dense(mirror, ctx_vec)) / (1.0 + w_dense)
+            # No title lift for the context: it would hold the conversation on the previous
+            # document ("how long until I get my money back?" after "how do I return an item?").
+            dense = (dense + w_dense * self._dense(mirror, ctx_vec, title_lift=False)) / (1.0 + w_dense)
             ctx_terms = mirror.lexical.query_terms(" ".join(context))
             if ctx_terms:
                 lexical = lexical + lean * tuning.history_lexical * mirror.lexical.scores(ctx_terms)
@@ -431,8 +454,11 @@ class KnowledgeIndex:
             fused = fused + tuning.doc_context * best[mirror.doc_rows]
         return _Ranked(mirror, dense, lexical, fused, feature_terms, resolved)
 
-    def _dense(self, mirror: _Mirror, vector: np.ndarray) -> np.ndarray:
+    def _dense(self, mirror: _Mirror, vector: np.ndarray, title_lift: bool = True) -> np.ndarray:
         sims = mirror.body @ vector
+        if title_lift and self.tuning.title_lift > 0 and mirror.has_title.any():
+            lifted = self.tuning.title_lift * (mirror.title @ vector)
+            sims = np.where(mirror.has_title, np.maximum(sims, lifted), sims)
         if mirror.has_question.any():
             q = mirror.question @ vector + self.tuning.question_boost
             sims = np.where(mirror.has_question, np.maximum(sims, q), sims)

@@ -18,7 +18,16 @@ from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_STOPWORDS = frozenset(STOPWORDS_EN) | ENGLISH_STOP_WORDS | {"hi", "hey", "hello", "please", "thanks", "thank", "pls"}
+# words() folds apostrophes ("what's" -> "whats"), and neither list has the folded forms, so
+# "What's your phone number?" searched for "whats" and matched every "what's" in the KB.
+# Ambiguous folds ("ill", "id", "well", "shell") are left out: they are words of their own.
+_FOLDED_CONTRACTIONS = frozenset(
+    "whats thats theres heres hows wheres whos whens whys im ive youre youve youd youll hes shes "
+    "theyre theyve theyd weve dont doesnt didnt isnt arent wasnt werent havent hasnt hadnt wont "
+    "wouldnt couldnt shouldnt cant aint lets".split()
+)
+_STOPWORDS = (frozenset(STOPWORDS_EN) | ENGLISH_STOP_WORDS | _FOLDED_CONTRACTIONS
+              | {"does", "did", "doing", "hi", "hey", "hello", "please", "thanks", "thank", "pls"})
 
 # Chat shorthand -> words the KB uses. Kept small and generic (not tuned to any data set).
 SHORTHAND: dict[str, str] = {

@@ -44,6 +44,38 @@ def test_unanswerable_question_gets_one_clarification_then_escalates(make_engine
     assert engine.packet(second.case_id) is not None
 
 
+def test_small_talk_gets_its_own_reply_and_never_becomes_a_case(make_engine, msg):
+    """"hi", "thanks", "ok", "bye" are not questions the bot failed to answer: before, "hi" got a
+    clarification naming random KB topics and the "thanks" after it escalated to a person."""
+    engine = make_engine()
+    replies = [engine.handle(msg(text, key="c-chat"))
+               for text in ["hi", "thanks", "Where is my order?", "ok thanks", "no", "bye"]]
+    assert [r.action for r in replies] == ["clarify", "clarify", "answer", "clarify", "clarify", "clarify"]
+    assert "help" in replies[0].text and '"' not in replies[0].text  # a greeting, not a topic list
+    assert replies[2].citations[0].doc_id == "order-tracking"
+    assert "anything else" in replies[3].text
+    assert replies[4].text == replies[5].text  # "no" to "anything else?" is a goodbye
+    conv = engine.conversation("c-chat")
+    assert conv.case_id is None and conv.status != "awaiting_human"
+    assert not engine.sink.messages
+
+
+def test_small_talk_is_not_used_as_the_topic_of_the_next_question(make_engine, msg):
+    engine = make_engine()
+    for text in ["thanks", "yes"]:
+        engine.handle(msg(text, key="c-context"))
+    d = engine.handle(msg("where is my order", key="c-context"))
+    assert d.action == "answer" and d.citations[0].doc_id == "order-tracking"
+
+
+def test_a_yes_to_a_clarifying_question_still_goes_to_the_knowledge_base(make_engine, msg):
+    engine = make_engine()
+    first = engine.handle(msg("Do you rent out party tents for weddings?", key="c-yes"))
+    assert first.action == "clarify"
+    second = engine.handle(msg("yes", key="c-yes"))
+    assert second.text != "Sure, what would you like to know?"
+
+
 def test_escalation_tells_the_customer_the_case_and_the_teams_hours(make_engine, msg):
     engine = make_engine()
     d = engine.handle(msg("I want to talk to a real person please", key="c-human"))
