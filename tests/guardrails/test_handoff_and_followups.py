@@ -67,3 +67,28 @@ def test_a_follow_up_fragment_is_not_declined_as_off_topic(guard):
     assert not with_context.triggered
     assert with_context.score < without.score
     assert guard.policy.decide(report, public=False).action != Action.DECLINE
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("hi", "greeting"), ("Hello there team!", "greeting"), ("thanks!!", "thanks"), ("ok thanks", "thanks"),
+    ("great, thank you, bye", "goodbye"), ("no thanks", "goodbye"), ("that's all", "goodbye"),
+    ("👍", "thanks"), ("yes", "yes"), ("nope", "no"),
+    # more than small talk: a question or a complaint rides along
+    ("hi, where is my order?", ""), ("thanks but it still doesn't charge", ""), ("no it did not help", ""),
+])
+def test_small_talk_kinds(guard, text, kind):
+    report = guard.check(text)
+    assert report.courtesy == kind
+    if kind:  # small talk is never a topic to escalate or an off-topic message to decline
+        assert outcome(guard, text).action is None
+
+
+@pytest.mark.parametrize("text", [
+    "what can the chat assistant help me with?",
+    "what kind of questions can you answer",
+    "my headphones got cheaper two days after I bought them, do I get money back?",
+])
+def test_questions_about_the_assistant_and_price_drops_are_routine(guard, text):
+    # Not a request for a person, a dispute or off-topic; this guard's scope has no article on the
+    # assistant, so "outside the KB" (a clarification) is as far as it may go.
+    assert outcome(guard, text).action in (None, Action.CLARIFY)
