@@ -238,7 +238,9 @@ _SMALLTALK_WORDS = (
     r"no,? thanks?(?: you)?|that'?s (?:all|it)|nothing else|all good|"
     r"👍|🙏|❤️|😊)"
 )
-_SMALLTALK_GAP = r"[\s!.,:)🙂😊🙏👍]*"
+# The emoji that are words above must not also be gap characters: a run of 👍 could then be cut
+# into words and gaps in exponentially many ways (a 5,000-emoji message hung the check).
+_SMALLTALK_GAP = r"[\s!.,:)🙂]*"
 SMALLTALK = re.compile(
     rf"^\s*{_SMALLTALK_WORDS}(?:{_SMALLTALK_GAP}{_SMALLTALK_WORDS})*{_SMALLTALK_GAP}"
     r"(?:(?:there|team|folks|guys|all)[\s!.,]*)*$",

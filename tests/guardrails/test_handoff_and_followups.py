@@ -92,3 +92,11 @@ def test_questions_about_the_assistant_and_price_drops_are_routine(guard, text):
     # Not a request for a person, a dispute or off-topic; this guard's scope has no article on the
     # assistant, so "outside the KB" (a clarification) is as far as it may go.
     assert outcome(guard, text).action in (None, Action.CLARIFY)
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("text", ["👍" * 5000 + "?", "🙏😊👍" * 3000 + " x", "thanks " * 3000 + "but"])
+def test_long_runs_of_small_talk_are_checked_without_hanging(guard, text):
+    # An emoji that was both a word and a gap character made the small-talk pattern backtrack
+    # exponentially: a message of 5,000 thumbs-up and a question mark never finished.
+    assert guard.check(text).courtesy == ""
