@@ -108,6 +108,13 @@ class ExtractiveComposer:
         if not pool:
             raise ComposerError("no usable sentence in the retrieved passages")
 
+        # The bonus follows the retriever's order of documents, not of chunks: which section of
+        # the chosen document answers is the sentences' call. (A document's first chunk leads on
+        # its title, "Tracking your order", while "Where to find your tracking link" answers.)
+        doc_rank: dict[str, int] = {}
+        for passage in passages:
+            doc_rank.setdefault(passage.doc_id, len(doc_rank))
+        bonus = [_RANK_BONUS[doc_rank[p.doc_id]] for p in passages]
         question = request.question
         q_words = _words(question)
         # An FAQ record is judged by its question: that is what it answers.
@@ -118,7 +125,7 @@ class ExtractiveComposer:
             overlap = len(q_words & _words(keys[n])) / max(len(q_words), 1)
             similarity = float(similarities[n]) if similarities is not None else 0.0
             # the retriever's order is a good prior; earlier sentences carry the gist
-            score = 0.6 * similarity + 0.4 * overlap + _RANK_BONUS[pi] - 0.01 * pos
+            score = 0.6 * similarity + 0.4 * overlap + bonus[pi] - 0.01 * pos
             scores.append(score)
 
         best = int(np.argmax(scores))

@@ -44,6 +44,14 @@ def test_unanswerable_question_gets_one_clarification_then_escalates(make_engine
     assert engine.packet(second.case_id) is not None
 
 
+def test_the_reply_comes_from_the_section_that_answers_not_the_first_one_retrieved(make_engine, msg):
+    # The gift-card article's first chunk ranks first on its title; the validity sentence is in
+    # another section of the same article, and the reply must quote it.
+    d = make_engine().handle(msg("do gift cards expire?"))
+    assert d.action == "answer" and d.citations[0].doc_id == "gift-cards"
+    assert "3 years" in d.text
+
+
 def test_small_talk_gets_its_own_reply_and_never_becomes_a_case(make_engine, msg):
     """"hi", "thanks", "ok", "bye" are not questions the bot failed to answer: before, "hi" got a
     clarification naming random KB topics and the "thanks" after it escalated to a person."""
