@@ -601,13 +601,17 @@ def _public_verdicts(verdicts: Sequence[Verdict]) -> list[Verdict]:
     return out
 
 
+def _last_bot_turn(conv: Conversation) -> Turn | None:
+    """The bot's latest turn before this message (the user's turn is already recorded)."""
+    return next((t for t in reversed(conv.turns) if t.role == "bot"), None)
+
+
 def _follow_up_on_an_answer(conv: Conversation, turn: _Turn, outcome: PolicyOutcome) -> bool:
     """Declined only as out of scope, in a private conversation whose last bot turn answered."""
     categories = {v.category for v in list(outcome.evidence) + list(turn.verdicts)}
     if turn.msg.is_public or categories - {"out_of_scope"}:
         return False
-    earlier = conv.turns[:-1]  # the last turn is this message
-    last_bot = next((t for t in reversed(earlier) if t.role == "bot"), None)
+    last_bot = _last_bot_turn(conv)
     return last_bot is not None and last_bot.action in (None, "answer")
 
 
@@ -620,8 +624,7 @@ def _courtesy_reply(conv: Conversation, kind: str) -> str | None:
     """
     if kind in ("greeting", "thanks", "goodbye"):
         return COURTESY_TEXT[kind]
-    bot_turns = [t for t in conv.turns if t.role == "bot"]
-    last = bot_turns[-1] if bot_turns else None
+    last = _last_bot_turn(conv)
     if last is not None and last.text in _ASKS_WHAT_ELSE:
         return COURTESY_TEXT["goodbye"] if kind == "no" else COURTESY_TEXT["yes"]
     if last is not None and kind == "yes" and last.action == str(Action.ANSWER):

