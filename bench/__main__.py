@@ -21,6 +21,7 @@ BENCHES = {
     "ingest": "bench.ingest",
     "suites": "bench.suites",
     "store_save": "bench.store_save",
+    "pii": "bench.pii",
 }
 
 # The quick "all" run: (name, args without data, args with data, or None to skip without data).

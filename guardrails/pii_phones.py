@@ -1,0 +1,142 @@
+"""Phone numbers: Google's `phonenumbers` library, strict where nothing says "phone", lenient where
+something does.
+
+- Anywhere: `PhoneNumberMatcher` at Leniency.VALID over a few likely regions (a number that
+  is assigned in one of them).
+- With a sign that it is a phone (a +country or 00 prefix, a "(0)" trunk digit, or a phone
+  word on the same line just before or right after: "call me at", "Mobile:", "-Fax",
+  "office"), the lenient test is enough: `is_possible_number` in some region (the right
+  length), since fictional and unassigned ranges (555, Ofcom's drama numbers) are still
+  someone's way to be reached and must not leak.
+- Never: dates, prices, IP addresses, digits glued to letters (tracking codes), numbers right
+  after an order/reference word (kept for the bot).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from guardrails.pii_finding import Finding, order_number_at
+
+# Regions tried by the matcher besides numbers written with a +country prefix.
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "AU", "BR")
+# Regions whose lengths the lenient test accepts (a possible number in any of them).
+_LENIENT_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "AU", "BR", "NL", "BE", "CH", "SE", "DK", "NO",
+                    "FI", "IT", "PT", "PL", "HU", "JP", "CN", "ZA", "IE", "CA")
+
+# Digits with small separator runs between them, on one line.
+_CANDIDATE = re.compile(r"(?:\+|\b00)?\(?\d(?:[ \t().-]{0,3}\d){6,16}")
+_EXTENSION = re.compile(r"[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6}\b", re.I)
+_DATE_LIKE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?")
+_CUE_BEFORE = re.compile(
+    r"\b(?:phone|phones|call|calling|called|cell|cellphone|mobile|mob|tel|telephone|fax|desk|office|"
+    r"landline|home|work|text me|text|sms|whats\s?app|my number|reach me|reach|ring|dial|contact|"
+    r"answering|answer|voicemail|messages?|number)\b[^\n\d]{0,24}$",
+    re.I,
+)
+_CUE_AFTER = re.compile(r"^[ \t]*[-(,]?[ \t]*(?:office|fax|mobile|cell|home|work|tel|phone|landline|desk)\b", re.I)
+
+
+@dataclass(frozen=True)
+class _Run:
+    start: int
+    end: int
+
+
+def _runs(text: str) -> list[_Run]:
+    out = []
+    for m in _CANDIDATE.finditer(text):
+        raw = m.group()
+        # Trailing separators and an unmatched "(" are not part of the number.
+        end = m.end() - (len(raw) - len(raw.rstrip(" \t(.-")))
+        start = m.start()
+        if text[start] == "(" and ")" not in text[start:end]:
+            start += 1
+        digits = sum(c.isdigit() for c in text[start:end])
+        if 7 <= digits <= 17:
+            out.append(_Run(start, end))
+    return out
+
+
+def _excluded(text: str, start: int, end: int) -> bool:
+    raw = text[start:end]
+    if _DATE_LIKE.fullmatch(raw):
+        return True
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "$€£/_"):
+        return True  # the tail of a tracking code, a price, a path
+    if end < len(text) and (text[end].isalnum() and not _EXTENSION.match(text, end)):
+        return True
+    if end < len(text) and text[end] in "%/" or re.match(r"\.\d", text[end:end + 2]):
+        return True
+    return order_number_at(text, start)
+
+
+def _lenient(raw: str) -> bool:
+    digits = re.sub(r"\D", "", raw)
+    if raw.startswith("+") or raw.startswith("00"):
+        try:
+            number = phonenumbers.parse("+" + digits[2:] if raw.startswith("00") else raw, None)
+        except phonenumbers.NumberParseException:
+            return False
+        return phonenumbers.is_possible_number(number)
+    if not 7 <= len(digits) <= 15:
+        return False
+    for region in _LENIENT_REGIONS:
+        try:
+            if phonenumbers.is_possible_number(phonenumbers.parse(raw, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def _cued(text: str, start: int, end: int) -> bool:
+    raw = text[start:end]
+    if raw.startswith(("+", "00")) or "(0)" in raw:
+        return True
+    line_start = text.rfind("\n", 0, start) + 1
+    if _CUE_BEFORE.search(text[max(line_start, start - 40):start]):
+        return True
+    return _CUE_AFTER.match(text[end:end + 20]) is not None
+
+
+def _extend(text: str, start: int, end: int) -> tuple[int, int]:
+    """Keep a +country prefix and an extension ("x769") with the number."""
+    prefix = re.search(r"\+\d{1,3}[ \t.-]*$", text[max(0, start - 8):start])
+    if prefix and not text[start:end].startswith("+"):
+        start = start - len(prefix.group())
+    ext = _EXTENSION.match(text, end)
+    if ext and not re.match(r"[ \t]*#", ext.group()):
+        end = ext.end()
+    return start, end
+
+
+def find_phones(text: str) -> list[Finding]:
+    if sum(c.isdigit() for c in text) < 7:
+        return []
+    out: list[Finding] = []
+    for run in _runs(text):
+        start, end = run.start, run.end
+        if _excluded(text, start, end):
+            continue
+        raw = text[start:end]
+        if _cued(text, start, end):
+            if _lenient(raw):
+                out.append(Finding(*_extend(text, start, end), "PHONE"))
+            continue
+        # No sign it is a phone: only a number assigned in a likely region. The matcher is
+        # slow (~0.5 ms a call): run it on a small window around this run only.
+        a, b = max(0, start - 3), min(len(text), end + 3)
+        found = False
+        for region in PHONE_REGIONS:
+            for match in phonenumbers.PhoneNumberMatcher(text[a:b], region, leniency=phonenumbers.Leniency.VALID):
+                s, e = a + match.start, a + match.end
+                if _DATE_LIKE.fullmatch(match.raw_string) or _excluded(text, s, e):
+                    continue
+                out.append(Finding(*_extend(text, s, e), "PHONE"))
+                found = True
+            if found:
+                break
+    return out
