@@ -6,6 +6,7 @@ from typing import Any
 
 from agent.composers.base import Composer
 from agent.composers.extractive import ExtractiveComposer
+from agent.composers.selection import kb_corpus
 from agent.engine import Engine
 from agent.escalation import EscalationSink, LocalInbox
 from agent.outbound import RecordingSender, Sender
@@ -84,11 +85,14 @@ def build_engine(settings: Settings, *, store: ConversationStore | None = None, 
     policy = Policy.load(settings.policy_file)
     # The guard's classifiers and retrieval share the query-vector cache: one embedding per message.
     guard = InputGuard(policy=policy, embed=embedder.embed_many_cached)
-    scope = [(index.document(d) or {}).get("title", "") for d in sorted(index.doc_ids())]
-    if any(scope):
-        guard.set_scope(scope)  # titles and FAQ questions: what the KB covers
+    if hasattr(index, "scope_vectors"):
+        guard.set_scope_source(index.scope_vectors)  # titles and FAQ questions: what the KB covers
+    else:
+        scope = [(index.document(d) or {}).get("title", "") for d in sorted(index.doc_ids())]
+        if any(scope):
+            guard.set_scope(scope)
     extractive = ExtractiveComposer(embed=embedder.embed, known=getattr(index, "sentence_vectors", None),
-                                    embed_query=embedder.embed_many_cached)
+                                    embed_query=embedder.embed_many_cached, corpus=kb_corpus(index))
     composer = build_composer(settings, llm, extractive)
     return Engine(settings, store=store, index=index, guard=guard, policy=policy,
                   composer=composer, sink=sink if sink is not None else LocalInbox(store),

@@ -21,6 +21,7 @@ BENCHES = {
     "ingest": "bench.ingest",
     "suites": "bench.suites",
     "store_save": "bench.store_save",
+    "grounding": "bench.grounding",
     "pii": "bench.pii",
 }
 

@@ -20,7 +20,8 @@ from guardrails.features import (
     shouting_ratio,
     topic_cues,
 )
-from guardrails.lexicons import ABUSE_CUES, DID_NOT_HELP, GO_PUBLIC, courtesy_kind
+from guardrails.language import detect_language
+from guardrails.lexicons import ABUSE_CUES, DID_NOT_HELP, GO_PUBLIC, courtesy_kind, cue_language
 from guardrails.pii import describe, redact
 from guardrails.policy import Policy
 from guardrails.report import HistoryItem, InputReport, Signals
@@ -58,7 +59,7 @@ class InputGuard:
             except ModelFileError:
                 classifier = None  # rules alone still work; the report says which ran
         self.classifier = classifier
-        self._scope: np.ndarray | None = None
+        self._scope_source: Callable[[], np.ndarray | None] = lambda: None
         if scope_texts:
             self.set_scope(scope_texts)
 
@@ -67,7 +68,17 @@ class InputGuard:
         if self.embed is None:
             raise ValueError("set_scope needs an embed function; pass embed= to InputGuard")
         texts = [t for t in texts if t and t.strip()]
-        self._scope = np.asarray(self.embed(list(texts)), dtype=np.float32) if texts else None
+        scope = np.asarray(self.embed(list(texts)), dtype=np.float32) if texts else None
+        self._scope_source = lambda: scope
+
+    def set_scope_source(self, source: Callable[[], np.ndarray | None]) -> None:
+        """Read what the KB covers from `source` at every check (the index's ingest-time title
+        and question vectors), so a re-ingest moves the outside-KB check with it."""
+        self._scope_source = source
+
+    @property
+    def _scope(self) -> np.ndarray | None:
+        return self._scope_source()
 
     # ------------------------------------------------------------------ main entry
 
@@ -91,12 +102,23 @@ class InputGuard:
         cues = topic_cues(clean)
         extras = extra_features(clean, cues)
         probs: dict[str, float] = {}
+        language = detect_language(clean)
+        cue_lang = cue_language(clean)
+        lang_code = cue_lang if language.english and cue_lang else language.code
         if embedding is not None and self.classifier is not None:
             probs = self.classifier.predict(np.concatenate([embedding, extras]))
+            if lang_code != "en":
+                # The sentence model reads English only: in another language its topic guesses are
+                # noise, so the multilingual cues decide the topic and nothing else does.
+                probs = {k: v for k, v in probs.items() if k not in TOPICS and k != "out_of_scope"}
         courtesy = courtesy_kind(clean)
         smalltalk = bool(courtesy)
         sentiment = _VADER.polarity_scores(clean[:2000])["compound"]
 
+        verdicts.append(Verdict(check="language", category=lang_code, triggered=lang_code != "en",
+                                score=round(language.confidence, 4),
+                                reason=f"detected {language.raw or '?'} p={language.confidence:.2f}"
+                                       + (f"; cue language {cue_lang}" if cue_lang else "")))
         verdicts += self._topic_verdicts(cues, probs, smalltalk)
         verdicts.append(self._manipulation_verdict(clean, probs))
         verdicts.append(self._abuse_verdict(clean))

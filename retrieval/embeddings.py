@@ -123,14 +123,23 @@ class Embedder:
 
     def embed_many_cached(self, texts: list[str]) -> np.ndarray:
         """Like embed(), but reuses cached query vectors and computes the rest in one batch."""
-        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        # The answer is assembled from this call's own vectors, not read back from the cache:
+        # a batch larger than the cache evicts its own first rows (12,000 FAQ titles at start-up
+        # failed with KeyError on the first one).
+        found: dict[str, np.ndarray] = {}
+        for text in dict.fromkeys(texts):
+            cached = self._query_cache.get(text)
+            if cached is not None:
+                found[text] = cached
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
         if missing:
             for text, vector in zip(missing, self.embed(missing)):
                 vector.setflags(write=False)
+                found[text] = vector
                 self._query_cache[text] = vector
             while len(self._query_cache) > self._query_cache_size:
                 self._query_cache.popitem(last=False)
-        return np.stack([self._query_cache[t] for t in texts])
+        return np.stack([found[t] for t in texts])
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         """Callable form, for code that takes an `embed` function (guardrails)."""

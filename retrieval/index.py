@@ -96,6 +96,7 @@ class _Mirror:
     doc_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     sentence_rows: dict[str, int] = field(default_factory=dict)  # sentence text -> row of sentences
     sentences: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    scope: np.ndarray | None = None  # built on first use by KnowledgeIndex.scope_vectors
 
     def __post_init__(self) -> None:
         self.doc_names = sorted(set(self.doc_ids))
@@ -256,6 +257,19 @@ class KnowledgeIndex:
     @property
     def chunk_count(self) -> int:
         return self._mirror.size
+
+    def scope_vectors(self) -> np.ndarray | None:
+        """What the KB covers, as stored at ingest: each FAQ question and each document title.
+
+        The outside-KB check reads these; embedding every title again at start-up cost minutes
+        on a 12,000-row FAQ, and this way a re-ingest reaches the check with the next search.
+        """
+        mirror = self._mirror
+        if mirror.scope is None:
+            rows = [mirror.question[mirror.has_question], mirror.title[mirror.has_title]]
+            stacked = np.concatenate(rows) if any(len(r) for r in rows) else None
+            mirror.scope = stacked if stacked is not None and len(stacked) else None
+        return mirror.scope
 
     def sentence_vectors(self, texts: list[str]) -> list[np.ndarray | None]:
         """Ingest-time vectors of KB sentences (see retrieval.sentences), None for unknown texts."""
