@@ -118,7 +118,24 @@ def find_cards(text: str) -> list[Finding]:
 # ---------------------------------------------------------------- IBAN
 
 # Country code, check digits, then letters/digits grouped by single spaces, dashes or dots.
-_IBAN_CANDIDATE = re.compile(r"\b([A-Za-z]{2})(\d{2})((?:[ .-]?[A-Za-z0-9]){10,32})", re.I)
+_IBAN_CANDIDATE = re.compile(r"\b([A-Za-z]{2})(\d{2})((?:[ .-]?[A-Za-z0-9]){10,40})", re.I)
+
+
+def _more_groups(raw: str, end: int) -> int:
+    """End of the writer's grouping that continues after raw[:end]: while the group before was a
+    full group of 4, a following group of 1-4 letters/digits after the same separator belongs to
+    the same value if it has a digit, or is in capitals like the value ("... CAKP S731 1")."""
+    seps = {c for c in raw[:end] if c in " .-"} or set(raw[end:end + 1]) & set(" .-")
+    capitals = raw[:2].isupper()
+    while True:
+        last_group = re.split(r"[ .-]", raw[:end])[-1]
+        more = re.match(r"([ .-])([A-Za-z0-9]{1,4})(?![A-Za-z0-9])", raw[end:])
+        if not (more and more.group(1) in seps and len(last_group) == 4):
+            return end
+        group = more.group(2)
+        if not (any(c.isdigit() for c in group) or (capitals and group.isupper())):
+            return end
+        end += more.end()
 
 
 def find_ibans(text: str) -> list[Finding]:
@@ -146,11 +163,18 @@ def find_ibans(text: str) -> list[Finding]:
         if end is None or (end < len(raw) and raw[end].isalnum()):
             # Shorter or longer than this country's IBANs: not a valid IBAN, but with enough
             # digits still somebody's (mistyped) account number.
-            stop = len(raw) if end is None else end + len(re.match(r"[A-Za-z0-9]*", raw[end:]).group())
-            token = re.match(r"^.*\d[A-Za-z0-9]*", raw[:stop]).group()  # drop words swallowed after it
+            first = len(re.match(r"[A-Za-z0-9]*", raw).group())
+            token = raw[:_more_groups(raw, first)]  # not the words swallowed after it
             if sum(c.isdigit() for c in token) >= 10:
                 out.append(Finding(m.start(), m.start() + len(token), "ACCOUNT"))
                 pos = m.start() + len(token)
+            continue
+        # "AD12 0001 2030 2003 5910 0100 7311": the writer's groups go on past the registry
+        # length, so the whole run is the value (mistyped), not its valid-looking prefix.
+        stop = _more_groups(raw, end)
+        if stop > end:
+            out.append(Finding(m.start(), m.start() + stop, "ACCOUNT"))
+            pos = m.start() + stop
             continue
         kind = "IBAN" if iban_ok(raw[:end]) else "ACCOUNT"
         out.append(Finding(m.start(), m.start() + end, kind))
