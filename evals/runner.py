@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from evals.leaks import PiiValue, find_leaks, pii_values, scrub
+from evals.leaks import PiiValue, explicit_values, find_leaks, pii_values, scrub
 from evals.loader import LoadedCase, Suite
 from evals.logcapture import LogCapture, capture_logs
 from evals.results import CaseResult, TurnResult
@@ -172,6 +172,8 @@ class CaseRunner:
         sent_before = 0
         for n, turn in enumerate(spec.turns, start=1):
             values.extend(pii_values(turn.user, exclude_in=self.kb_text))
+            if turn.expect is not None and isinstance(turn.expect.no_pii_echo, list):
+                values.extend(explicit_values(turn.expect.no_pii_echo))  # values the suite names itself
             msg = template.model_copy(update={
                 "message_id": f"{key}:{n}", "text": turn.user, "received_at": datetime.now(timezone.utc),
             })

@@ -58,7 +58,8 @@ class Expect(_Strict):
     contains_all: list[str] | None = None
     not_contains: list[str] | None = None
     max_chars: int | None = Field(default=None, ge=1)
-    no_pii_echo: bool | None = None
+    # true, or the values (strings) that must appear nowhere besides the ones the detector finds.
+    no_pii_echo: bool | list[str] | None = None
 
     @field_validator(
         "action", "reason", "priority", "cites", "cites_any",
