@@ -27,9 +27,26 @@ _LENIENT_REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "AU", "BR", "NL", "BE", 
                     "FI", "IT", "PT", "PL", "HU", "JP", "CN", "ZA", "IE", "CA")
 
 # Digits with small separator runs between them, on one line.
-_CANDIDATE = re.compile(r"(?:\+|\b00)?\(?\d(?:[ \t().-]{0,3}\d){6,16}")
+_CANDIDATE = re.compile(r"(?:\+|\b00)?\(?\d(?:[ \t().\-/]{0,3}\d){6,16}")
 _EXTENSION = re.compile(r"[ \t]*(?:x|ext\.?|extension|#)[ \t]*\d{1,6}\b", re.I)
-_DATE_LIKE = re.compile(r"\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}|\d{1,2}:\d{2}(?::\d{2})?")
+_DATE_SHAPE = re.compile(r"(\d{1,4})([/.-])(\d{1,2})\2(\d{1,4})")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?")
+
+
+def _is_date(raw: str) -> bool:
+    """12/05/2024, 2024-11-23, 23.11.24: a day, a month and a year in some order ("278-68-38" is not)."""
+    if _TIME.fullmatch(raw):
+        return True
+    m = _DATE_SHAPE.fullmatch(raw)
+    if not m:
+        return False
+    a, b, c = m.group(1), m.group(3), m.group(4)
+    x, y, z = int(a), int(b), int(c)
+    if len(a) == 4:
+        return 1 <= y <= 12 and 1 <= z <= 31
+    if len(c) not in (2, 4):
+        return False
+    return (1 <= x <= 31 and 1 <= y <= 12) or (1 <= x <= 12 and 1 <= y <= 31)
 _CUE_BEFORE = re.compile(
     r"\b(?:phone|phones|call|calling|called|cell|cellphone|mobile|mob|tel|telephone|fax|desk|office|"
     r"landline|home|work|text me|text|sms|whats\s?app|my number|reach me|reach|ring|dial|contact|"
@@ -62,7 +79,7 @@ def _runs(text: str) -> list[_Run]:
 
 def _excluded(text: str, start: int, end: int) -> bool:
     raw = text[start:end]
-    if _DATE_LIKE.fullmatch(raw):
+    if _is_date(raw):
         return True
     if start > 0 and (text[start - 1].isalnum() or text[start - 1] in "$€£/_"):
         return True  # the tail of a tracking code, a price, a path
@@ -78,9 +95,12 @@ def _lenient(raw: str) -> bool:
     if raw.startswith("+") or raw.startswith("00"):
         try:
             number = phonenumbers.parse("+" + digits[2:] if raw.startswith("00") else raw, None)
+            if phonenumbers.is_possible_number(number):
+                return True
         except phonenumbers.NumberParseException:
+            pass
+        if raw.startswith("+"):
             return False
-        return phonenumbers.is_possible_number(number)
     if not 7 <= len(digits) <= 15:
         return False
     for region in _LENIENT_REGIONS:
@@ -99,7 +119,9 @@ def _cued(text: str, start: int, end: int) -> bool:
     line_start = text.rfind("\n", 0, start) + 1
     if _CUE_BEFORE.search(text[max(line_start, start - 40):start]):
         return True
-    return _CUE_AFTER.match(text[end:end + 20]) is not None
+    ext = _EXTENSION.match(text, end)
+    after = ext.end() if ext else end
+    return _CUE_AFTER.match(text[after:after + 20]) is not None
 
 
 def _extend(text: str, start: int, end: int) -> tuple[int, int]:
@@ -133,7 +155,7 @@ def find_phones(text: str) -> list[Finding]:
         for region in PHONE_REGIONS:
             for match in phonenumbers.PhoneNumberMatcher(text[a:b], region, leniency=phonenumbers.Leniency.VALID):
                 s, e = a + match.start, a + match.end
-                if _DATE_LIKE.fullmatch(match.raw_string) or _excluded(text, s, e):
+                if _is_date(match.raw_string) or _excluded(text, s, e):
                     continue
                 out.append(Finding(*_extend(text, s, e), "PHONE"))
                 found = True

@@ -139,6 +139,9 @@ def test_local_ip_addresses_are_nobodys():
     ("mobile: 61 40 27 88", "61 40 27 88"),
     ("they never answer at 0171 2345678", "0171 2345678"),
     ("+49 (0)30 901820 is my work line", "+49 (0)30 901820"),
+    ("Tel.: 0221/47 11 23", "0221/47 11 23"),
+    ("Fax: 302-58-17", "302-58-17"),                  # three groups, but no day/month/year
+    ("248.555.0142x77 office", "248.555.0142x77"),    # extension between number and phone word
 ])
 def test_phones_with_a_phone_word_or_prefix_are_removed_whole(text, value):
     r = redact(text)
@@ -171,6 +174,7 @@ def test_a_licence_number_a_clause_after_its_word():
     "order #48213377 is two days late",
     "Can I pay with two cards for one order?",
     "We are 4 people, table at 19:30 on 12.06.2025 please",
+    "it was delivered on 2024/11/23 at 10:30 but not to me",
     "My postcode area is big, it took 45 minutes",
 ])
 def test_sentences_without_personal_data_do_not_change(text):
