@@ -31,11 +31,11 @@ _OTP_CTX = re.compile(
 _NOT_OTP_BEFORE = re.compile(r"\b(?:zip|postal|post|promo|discount|coupon|area|country|error|style|product|sku|model)\s*$", re.I)
 # "password is X", "pwd: X", "password = X", "my password was 'X'"; the value may be quoted.
 _PASSWORD_CTX = re.compile(
-    r"\b(?:password|passwd|pwd|pw|passphrase)\s*(?:is|was|:|=)\s*([\"'“‘]?)(\S{3,64})",
+    r"\b(?:password|passwd|pwd|pw|passphrase)[ \t]*(?:is|was|:|=(?!=))[ \t]*([\"'“‘]?)(\S{3,64})",
     re.I,
 )
 # "password hunter2!" without a verb: only a token that cannot be an ordinary word.
-_PASSWORD_BARE = re.compile(r"\b(?:password|passwd|pwd|pw)\s+(\S{4,64})", re.I)
+_PASSWORD_BARE = re.compile(r"\b(?:password|passwd|pwd|pw)[ \t]+(\S{4,64})", re.I)
 _TRAILING = ".,;:\"'”’)"
 
 # Words that follow "password is" without being a password.

@@ -67,6 +67,7 @@ def test_an_invalid_iban_is_never_shortened_to_a_valid_prefix(cc, structure):
     "how do I reset my password via the website?",
     "Is a password manager safe to use with your app?",
     "password requirements: at least 12 characters",
+    'fill in the blank:\npassword = ________\nif guess == password:\n    print("Access Granted")',
 ])
 def test_ordinary_words_after_password_are_kept(text):
     r = redact(text)
