@@ -23,6 +23,7 @@ BENCHES = {
     "store_save": "bench.store_save",
     "grounding": "bench.grounding",
     "pii": "bench.pii",
+    "large_faq": "bench.large_faq",
 }
 
 # The quick "all" run: (name, args without data, args with data, or None to skip without data).
