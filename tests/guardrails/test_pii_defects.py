@@ -180,3 +180,14 @@ def test_a_licence_number_a_clause_after_its_word():
 ])
 def test_sentences_without_personal_data_do_not_change(text):
     assert redact(text).text == text
+
+
+def test_a_long_list_of_phone_numbers_is_redacted_to_the_last_one():
+    numbers = [f"0161 496 {n:04d}" for n in range(700, 900)]
+    r = redact("numbers to unsubscribe: " + ", ".join(numbers))
+    assert r.text.count("[PHONE]") == len(numbers)
+
+
+def test_digit_lists_are_not_phone_numbers():
+    text = "scores: " + " ".join(str(n % 10) for n in range(2000))
+    assert redact(text).text == text
