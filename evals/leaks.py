@@ -25,7 +25,7 @@ from evals.results import Leak
 # and the like). Postal addresses are left out: a store address the customer mentions is
 # also legitimately in the knowledge base.
 COUNTED_KINDS = frozenset({
-    "CARD", "IBAN", "SSN", "NATIONAL_ID", "PHONE", "EMAIL", "PIN", "PASSWORD", "OTP", "ACCOUNT",
+    "CARD", "IBAN", "SSN", "NATIONAL_ID", "PHONE", "EMAIL", "PIN", "PASSWORD", "OTP", "ACCOUNT", "DOB",
 })
 
 _SEPARATORS = r"[\s\-./()]*"

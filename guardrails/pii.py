@@ -3,7 +3,7 @@
 Recognizers (one module per family): numbers with a checksum or registry via python-stdnum
 (`pii_numbers`: cards, IBANs, SSNs, national ids, IP addresses, long identifiers), phones via
 `phonenumbers` (`pii_phones`), secrets found by their context words (`pii_secrets`: PINs,
-one-time codes, passwords, account numbers), and e-mail addresses and best-effort postal
+one-time codes, passwords, account numbers, dates of birth), and e-mail addresses and best-effort postal
 addresses here. Order numbers are deliberately kept: they identify a purchase, not a person,
 give no access to anything, and the bot needs them to help.
 
@@ -47,13 +47,14 @@ PLACEHOLDERS = {
     "OTP": "[OTP]",
     "ACCOUNT": "[ACCOUNT]",
     "IP": "[IP]",
+    "DOB": "[DOB]",
     "ADDRESS": "[ADDRESS]",
 }
 
 # When two findings overlap, the more specific one wins (then the longer one).
 _SPECIFICITY = {
     "EMAIL": 10, "IBAN": 9, "CARD": 9, "IP": 9, "SSN": 8, "NATIONAL_ID": 8, "PASSWORD": 7,
-    "PIN": 7, "OTP": 7, "ACCOUNT": 6, "PHONE": 5, "ADDRESS": 3,
+    "PIN": 7, "OTP": 7, "DOB": 7, "ACCOUNT": 6, "PHONE": 5, "ADDRESS": 3,
 }
 # Kinds that read digits; inside an IBAN-shaped token they would label a piece of it.
 _NUMERIC = frozenset({"CARD", "SSN", "NATIONAL_ID", "PHONE", "ACCOUNT", "PIN", "OTP"})
@@ -155,6 +156,7 @@ _DESCRIPTIONS = {
     "OTP": "one-time / verification code",
     "ACCOUNT": "account or other long identifier number",
     "IP": "IP address",
+    "DOB": "date of birth",
     "ADDRESS": "postal address",
 }
 

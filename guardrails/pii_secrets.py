@@ -1,5 +1,5 @@
 """Secrets with no shape of their own, found by the words around them: PINs, one-time codes,
-passwords, account numbers.
+passwords, account numbers, dates of birth.
 
 A password is only taken where the customer states one ("my password is X", "pwd: X"), and
 only when X looks like a secret rather than a description of it: "password is wrong",
@@ -29,6 +29,13 @@ _OTP_CTX = re.compile(
     re.I,
 )
 _NOT_OTP_BEFORE = re.compile(r"\b(?:zip|postal|post|promo|discount|coupon|area|country|error|style|product|sku|model)\s*$", re.I)
+# A date of birth is identity-verification data: only after its own words (other dates are kept).
+_DOB_CTX = re.compile(
+    r"\b(?:dob|d\.o\.b\.?|date of birth|birth ?date|birthday|born(?: on)?)\s*(?:is|was|:|-)?\s*"
+    r"(\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\d{1,2}(?:st|nd|rd|th)?\s+[A-Za-z]{3,9}\.?,?\s+\d{4}|"
+    r"[A-Za-z]{3,9}\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4})",
+    re.I,
+)
 # "password is X", "pwd: X", "password = X", "my password was 'X'"; the value may be quoted.
 _PASSWORD_CTX = re.compile(
     r"\b(?:password|passwd|pwd|pw|passphrase)[ \t]*(?:is|was|:|=(?!=))[ \t]*([\"'“‘]?)(\S{3,64})",
@@ -86,6 +93,7 @@ def find_secrets(text: str) -> list[Finding]:
         if _looks_secret(m.group(1)):
             # "!" and "?" may be part of the password: redact them with it.
             out.append(Finding(m.start(1), m.start(1) + len(m.group(1).rstrip(_TRAILING)), "PASSWORD"))
+    out += [Finding(m.start(1), m.end(1), "DOB") for m in _DOB_CTX.finditer(text)]
     for m in _ACCOUNT_CTX.finditer(text):
         val = m.group(1)
         if len(re.sub(r"\D", "", val)) >= 6:

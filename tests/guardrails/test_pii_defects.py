@@ -191,3 +191,13 @@ def test_a_long_list_of_phone_numbers_is_redacted_to_the_last_one():
 def test_digit_lists_are_not_phone_numbers():
     text = "scores: " + " ".join(str(n % 10) for n in range(2000))
     assert redact(text).text == text
+
+
+@pytest.mark.parametrize("text,value", [
+    ("passport 533401278, DOB 14/02/1991, please verify", "14/02/1991"),
+    ("my date of birth is March 3rd, 1990", "March 3rd, 1990"),
+])
+def test_a_date_of_birth_is_removed_but_other_dates_are_kept(text, value):
+    r = redact(text)
+    assert "DOB" in r.kinds and value not in r.text
+    assert redact("it was delivered on 14/02/1991").kinds == []
