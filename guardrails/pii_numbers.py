@@ -121,7 +121,7 @@ def find_cards(text: str) -> list[Finding]:
 _IBAN_CANDIDATE = re.compile(r"\b([A-Za-z]{2})(\d{2})((?:[ .-]?[A-Za-z0-9]){10,40})", re.I)
 
 
-def _more_groups(raw: str, end: int) -> int:
+def _more_groups(raw: str, end: int, *, lone_letter: bool = True) -> int:
     """End of the writer's grouping that continues after raw[:end]: while the group before was a
     full group of 4, a following group of 1-4 letters/digits after the same separator belongs to
     the same value if it has a digit, or is in capitals like the value ("... CAKP S731 1")."""
@@ -133,7 +133,8 @@ def _more_groups(raw: str, end: int) -> int:
         if not (more and more.group(1) in seps and len(last_group) == 4):
             return end
         group = more.group(2)
-        if not (any(c.isdigit() for c in group) or (capitals and group.isupper())):
+        # After a complete IBAN a lone capital is a word ("... 8901 X in a sentence"), not a group.
+        if not (any(c.isdigit() for c in group) or (capitals and group.isupper() and (lone_letter or len(group) >= 2))):
             return end
         end += more.end()
 
@@ -171,7 +172,7 @@ def find_ibans(text: str) -> list[Finding]:
             continue
         # "AD12 0001 2030 2003 5910 0100 7311": the writer's groups go on past the registry
         # length, so the whole run is the value (mistyped), not its valid-looking prefix.
-        stop = _more_groups(raw, end)
+        stop = _more_groups(raw, end, lone_letter=False)
         if stop > end:
             out.append(Finding(m.start(), m.start() + stop, "ACCOUNT"))
             pos = m.start() + stop
