@@ -249,7 +249,17 @@ def html_to_text(html: str) -> tuple[str | None, str]:
                 flush()
                 item = " ".join(child.get_text(" ").split())
                 if item:
-                    blocks.append("- " + item)
+                    parent = child.parent
+                    if parent is not None and parent.name == "ol":  # steps keep their numbers
+                        number = 1 + sum(1 for s in child.find_previous_siblings("li"))
+                        blocks.append(f"{number}. {item}")
+                    else:
+                        blocks.append("- " + item)
+            elif name == "table":
+                flush()
+                table = _html_table(child)
+                if table:
+                    blocks.append(table)
             elif name == "tr":
                 flush()
                 cells = [" ".join(c.get_text(" ").split()) for c in child.find_all(["td", "th"])]
@@ -271,6 +281,24 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     if not title:
         title = first_h1(text)
     return title, text
+
+
+def _html_table(table: Any) -> str:
+    """An HTML table as a Markdown table (header row + rule), which chunking turns into one
+    sentence per row; cell text only, nested tables flattened into their cell."""
+    rows = []
+    for tr in table.find_all("tr"):
+        if tr.find_parent("table") is not table:
+            continue
+        cells = [" ".join(c.get_text(" ").split()).replace("|", "/") for c in tr.find_all(["td", "th"], recursive=False)]
+        if any(cells):
+            rows.append(cells)
+    if not rows:
+        return ""
+    width = max(len(r) for r in rows)
+    lines = ["| " + " | ".join(r + [""] * (width - len(r))) + " |" for r in rows]
+    lines.insert(1, "| " + " | ".join(["---"] * width) + " |")
+    return "\n".join(lines)
 
 
 def _load_html(path: Path, rel: str) -> list[Document]:

@@ -7,6 +7,7 @@ every turn re-embedding the sentences of the passages it retrieved.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from guardrails.grounding import split_sentences
 from retrieval.passage import Passage
@@ -39,20 +40,71 @@ def is_faq(passage: Passage) -> bool:
     return passage.title.rstrip().endswith("?")
 
 
-def reply_sentences(passage: Passage) -> list[str]:
-    """Sentences of a passage that can stand alone in a reply."""
+@dataclass(frozen=True)
+class ReplySentence:
+    """One sentence a reply may quote, with where it sits in its passage."""
+
+    text: str
+    position: int  # order among the passage's reply sentences
+    line: int  # line of the passage body it comes from
+    steps: int | None = None  # which numbered list of the passage it belongs to, if any
+    item: bool = False  # a bullet or numbered item rather than running prose
+    lead_in: bool = False  # ends with ":" and introduces the list right after it
+
+
+_NUMBERED_RE = re.compile(r"^\d{1,2}[.)]\s+")
+_BULLET_RE = re.compile(r"^[-*•]\s+")
+
+
+def _body_lines(passage: Passage) -> list[str]:
     body = passage_body(passage).strip()
     if is_faq(passage) and body.startswith(passage.title.strip()):
-        body = body[len(passage.title.strip()):]
-    out = []
-    for sentence in split_sentences(body):
-        sentence = sentence.strip()
-        if len(sentence) < 15 or sentence.endswith("?"):
-            continue
-        if not _ENDS_LIKE_SENTENCE.search(sentence) and len(sentence) < 40:
-            continue  # a heading or label, not a sentence
-        out.append(sentence)
+        body = body[len(passage.title.strip()):].strip()
+    return body.split("\n")
+
+
+def reply_candidates(passage: Passage) -> list[ReplySentence]:
+    """Sentences of a passage that can stand alone in a reply, with their list membership."""
+    lines = _body_lines(passage)
+    steps_of: dict[int, int] = {}
+    lists = 0
+    for n, line in enumerate(lines):
+        if _NUMBERED_RE.match(line):
+            if n == 0 or n - 1 not in steps_of:
+                lists += 1
+            steps_of[n] = lists - 1
+    out: list[ReplySentence] = []
+    for n, line in enumerate(lines):
+        item = bool(_NUMBERED_RE.match(line) or _BULLET_RE.match(line))
+        lead_in = line.rstrip().endswith(":") and (n + 1) in steps_of
+        for sentence in split_sentences(line):
+            sentence = sentence.strip()
+            if len(sentence) < 15 or sentence.endswith("?"):
+                continue
+            if not _ENDS_LIKE_SENTENCE.search(sentence) and len(sentence) < 40:
+                continue  # a heading or label, not a sentence
+            out.append(ReplySentence(text=sentence, position=len(out), line=n, steps=steps_of.get(n),
+                                     item=item, lead_in=lead_in))
     return out
+
+
+def numbered_steps(passage: Passage, steps: int) -> list[str]:
+    """The items of one numbered list of a passage, as written ("1. Open the app.")."""
+    lines = _body_lines(passage)
+    out: list[str] = []
+    lists = -1
+    for n, line in enumerate(lines):
+        if _NUMBERED_RE.match(line):
+            if n == 0 or not _NUMBERED_RE.match(lines[n - 1]):
+                lists += 1
+            if lists == steps:
+                out.append(line.strip())
+    return out
+
+
+def reply_sentences(passage: Passage) -> list[str]:
+    """Sentences of a passage that can stand alone in a reply."""
+    return [c.text for c in reply_candidates(passage)]
 
 
 def embedded_texts(title: str, text: str) -> list[str]:

@@ -11,7 +11,9 @@ import numpy as np
 
 from agent.composers.base import Composed, ComposeRequest, ComposerError
 from retrieval.passage import Passage
-from retrieval.sentences import is_faq, reply_sentences
+from agent.composers.selection import (Candidate, Corpus, SelectorModel, TermStats, candidate_pool,
+                                       default_model, features)
+from retrieval.sentences import is_faq, numbered_steps, reply_sentences
 
 Embed = Callable[[list[str]], np.ndarray]
 # Vectors the index computed at ingest, by text (None where it has none).
@@ -19,46 +21,49 @@ Known = Callable[[list[str]], list[np.ndarray | None]]
 
 MAX_SENTENCES = 3
 MAX_CHARS = 450
+MAX_STEPS_CHARS = 700  # a numbered list is quoted whole up to this length
 PASSAGES_CONSIDERED = 3
+# A second sentence of the chosen passage joins the reply when the selector rates it at least
+# this share of the best one's probability (softmax over the candidates).
+EXTRA_SHARE = 0.5
 _WORD_RE = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("""a an the and or but if to of in on at by for with from as is are was were be been
-do does did have has had i me my we our you your it its they them this that these those what which
-who when where why how can could would should will may not no yes just so too also there here
-please thanks thank hi hello hey about get any""".split())
-
-
-# How much the retriever's order counts against a lower passage whose sentence reads closer to
-# the question. The retriever weighs more (BM25, FAQ questions, the conversation) than one
-# sentence's similarity does, so it leads clearly; at (0.08, 0.04) the composer's own pick cost
-# citation hits: own suites 0.83 -> 0.88, covid paraphrases 0.64 -> 0.70, doc2dial 0.62 -> 0.64
-# going to (0.3, 0.15); larger bonuses gained nothing more.
-_RANK_BONUS = (0.3, 0.15, 0.0)
 _LEANS_BACK = re.compile(r"(this|that|these|those|it|they|then|after that|otherwise|or|also)\b", re.IGNORECASE)
+_POINTER = re.compile(r"\b(see|shown|listed|described|explained|covered|mentioned)\s+(above|below|under|in|on)\b|"
+                      r"\bthe same (link|page|button|steps|form)\b|^\(?see\b", re.IGNORECASE)
 
 
 def _terminated(sentence: str) -> str:
     """A heading line ("I bought a car from a private seller") ends the sentence it is: joined to
-    the next one bare, it would read as one run-on sentence the grounding check cannot find."""
-    core = sentence.rstrip().rstrip("\"')]”’")
-    return sentence if core[-1:] in (".", "!", "?", ":", ";") else sentence.rstrip() + "."
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP and len(w) > 1}
+    the next one bare, it would read as one run-on sentence the grounding check cannot find. A
+    list item that ends in a comma or semicolon ends with a full stop instead (not ",.")."""
+    sentence = sentence.rstrip()
+    core = sentence.rstrip("\"')]”’")
+    if core[-1:] in (".", "!", "?", ":"):
+        return sentence
+    if core[-1:] in (",", ";") and core == sentence:
+        return sentence[:-1].rstrip() + "."
+    return sentence + "."
 
 
 class ExtractiveComposer:
-    """Picks up to three supporting sentences from the best passage (ranked by similarity to
-    the question and word overlap) and keeps them in the article's order."""
+    """Picks the sentence that answers the question with the learned selector (see
+    agent/composers/selection.py), then quotes it with what it needs: the sentence it refers
+    back to, the list it introduces, or close runners-up of the same passage, in the article's
+    order. A numbered list is quoted whole, as steps."""
 
     name = "extractive"
 
     def __init__(self, embed: Embed | None = None, cache_size: int = 20000, *,
-                 known: Known | None = None, embed_query: Embed | None = None) -> None:
+                 known: Known | None = None, embed_query: Embed | None = None,
+                 corpus: Corpus | None = None, model: SelectorModel | None = None) -> None:
         self._embed = embed
         self._known = known
         # The question was already embedded by the input guard and retrieval: reuse that vector.
         self._embed_query = embed_query
+        # The KB's chunk texts, for term weights; re-read when the index swaps them.
+        self._corpus = corpus
+        self._stats: tuple[int, int, TermStats] | None = None
+        self._model = model or default_model()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._mutex = threading.Lock()
@@ -92,72 +97,85 @@ class ExtractiveComposer:
         """Sentences of a passage that can stand alone in a reply."""
         return reply_sentences(passage)
 
-    def compose(self, request: ComposeRequest) -> Composed:
+    def term_stats(self, passages: list[Passage]) -> TermStats:
+        """Term weights of the KB (its chunks), or of the passages at hand when no KB is known."""
+        if self._corpus is not None:
+            texts = self._corpus()
+            current = self._stats
+            if current is not None and current[0] == id(texts) and current[1] == len(texts):
+                return current[2]
+            if texts:
+                stats = TermStats(texts)
+                self._stats = (id(texts), len(texts), stats)
+                return stats
+        return TermStats([p.text for p in passages])
+
+    def select(self, request: ComposeRequest) -> tuple[list[Passage], list[Candidate], np.ndarray]:
+        """The candidate sentences of the passages considered and the selector's score of each."""
         passages = request.passages[:PASSAGES_CONSIDERED]
-        pool: list[tuple[int, int, str]] = []  # (passage index, position, sentence)
-        seen: set[str] = set()
-        for pi, passage in enumerate(passages):
-            for pos, sentence in enumerate(self.candidates(passage)):
-                # Articles repeat themselves (a heading restated, a paragraph pasted twice):
-                # a reply says each thing once.
-                key = " ".join(_WORD_RE.findall(sentence.lower()))
-                if key in seen:
-                    continue
-                seen.add(key)
-                pool.append((pi, pos, sentence))
+        pool = candidate_pool(passages)
+        if not pool:
+            return passages, pool, np.zeros(0, dtype=np.float32)
+        similarities = self._similarities(request.question, [c.key for c in pool])
+        x = features(request.question, pool, passages, similarities, self.term_stats(passages))
+        return passages, pool, self._model.scores(x)
+
+    def compose(self, request: ComposeRequest) -> Composed:
+        passages, pool, scores = self.select(request)
         if not pool:
             raise ComposerError("no usable sentence in the retrieved passages")
-
-        # The bonus follows the retriever's order of documents, not of chunks: which section of
-        # the chosen document answers is the sentences' call. (A document's first chunk leads on
-        # its title, "Tracking your order", while "Where to find your tracking link" answers.)
-        doc_rank: dict[str, int] = {}
-        for passage in passages:
-            doc_rank.setdefault(passage.doc_id, len(doc_rank))
-        bonus = [_RANK_BONUS[doc_rank[p.doc_id]] for p in passages]
-        question = request.question
-        q_words = _words(question)
-        # An FAQ record is judged by its question: that is what it answers.
-        keys = [passages[pi].title if self.is_faq(passages[pi]) else s for pi, _, s in pool]
-        similarities = self._similarities(question, keys)
-        scores = []
-        for n, (pi, pos, sentence) in enumerate(pool):
-            overlap = len(q_words & _words(keys[n])) / max(len(q_words), 1)
-            similarity = float(similarities[n]) if similarities is not None else 0.0
-            # the retriever's order is a good prior; earlier sentences carry the gist
-            score = 0.6 * similarity + 0.4 * overlap + bonus[pi] - 0.01 * pos
-            scores.append(score)
-
         best = int(np.argmax(scores))
-        best_pi = pool[best][0]
-        passage = passages[best_pi]
-        own = [n for n in range(len(pool)) if pool[n][0] == best_pi]
+        passage = passages[pool[best].passage]
+        own = [n for n in range(len(pool)) if pool[n].passage == pool[best].passage]
         if self.is_faq(passage):
             # an FAQ answer is written to be read whole, from its first sentence
             chosen = self._leading(own, pool)
-            text = " ".join(_terminated(pool[i][2]) for i in chosen)
+            text = " ".join(_terminated(pool[i].text) for i in chosen)
             if re.match(r"(yes|no)\b", text, re.IGNORECASE):
                 text = f"{passage.title.strip()} {text}"  # a bare "Yes, ..." needs its question
         else:
-            chosen = [best]
-            position = {pool[i][1]: i for i in own}
-            before = position.get(pool[best][1] - 1)
-            if before is not None and _LEANS_BACK.match(pool[best][2]):
-                chosen.insert(0, before)  # "This takes..." needs the sentence it refers to
-            for n in sorted(own, key=lambda i: -scores[i]):
-                if len(chosen) >= MAX_SENTENCES:
-                    break
-                if n in chosen:
-                    continue
-                follows = pool[n][1] == pool[best][1] + 1 and (
-                    pool[best][2].endswith(":") or len(pool[best][2]) < 90)
-                if scores[n] >= 0.8 * scores[best] or follows:
-                    if sum(len(pool[i][2]) for i in chosen) + len(pool[n][2]) <= MAX_CHARS:
-                        chosen.append(n)
-            chosen.sort(key=lambda i: pool[i][1])
-            text = " ".join(_terminated(pool[i][2]) for i in chosen)
-        text = re.sub(r"\s+", " ", text).strip()
+            text = self._steps(pool, best, own, passage) or self._sentences(pool, scores, best, own)
+        text = re.sub(r"[ \t]+", " ", text).strip()
         return Composed(text=text, passages=[passage], composer=self.name)
+
+    @staticmethod
+    def _steps(pool: list[Candidate], best: int, own: list[int], passage: Passage) -> str:
+        """A numbered list quoted whole, one step a line, after the line that introduces it."""
+        sentence = pool[best].sentence
+        steps = sentence.steps
+        if steps is None and sentence.lead_in:
+            follower = next((pool[n].sentence for n in own if pool[n].sentence.line == sentence.line + 1), None)
+            steps = follower.steps if follower is not None else None
+        if steps is None:
+            return ""
+        items = numbered_steps(passage, steps)
+        if len(items) < 2:
+            return ""
+        lead = next((pool[n].text for n in own if pool[n].sentence.lead_in
+                     and any(pool[m].sentence.steps == steps and pool[m].sentence.line == pool[n].sentence.line + 1
+                             for m in own)), "")
+        text = "\n".join(([lead] if lead else []) + items)
+        return text if len(text) <= MAX_STEPS_CHARS else ""
+
+    @staticmethod
+    def _sentences(pool: list[Candidate], scores: np.ndarray, best: int, own: list[int]) -> str:
+        chosen = [best]
+        position = {pool[i].position: i for i in own}
+        before = position.get(pool[best].position - 1)
+        if before is not None and _LEANS_BACK.match(pool[best].text):
+            chosen.insert(0, before)  # "This takes..." needs the sentence it refers to
+        share = np.exp(scores - scores[best])
+        for n in sorted(own, key=lambda i: -scores[i]):
+            if len(chosen) >= MAX_SENTENCES:
+                break
+            if n in chosen or _POINTER.search(pool[n].text):
+                continue  # a sentence that only points elsewhere adds nothing to a reply
+            follows = pool[n].position == pool[best].position + 1 and pool[best].text.endswith(":")
+            if share[n] >= EXTRA_SHARE or follows:
+                if sum(len(pool[i].text) for i in chosen) + len(pool[n].text) <= MAX_CHARS:
+                    chosen.append(n)
+        chosen.sort(key=lambda i: pool[i].position)
+        return " ".join(_terminated(pool[i].text) for i in chosen)
 
     def _similarities(self, question: str, keys: list[str]) -> np.ndarray | None:
         if self._embed is None:
@@ -169,12 +187,12 @@ class ExtractiveComposer:
         return None if keyed is None else keyed @ self._embed_query([question])[0]
 
     @staticmethod
-    def _leading(own: list[int], pool: list[tuple[int, int, str]]) -> list[int]:
+    def _leading(own: list[int], pool: list[Candidate]) -> list[int]:
         chosen: list[int] = []
         total = 0
-        for n in sorted(own, key=lambda i: pool[i][1]):
-            if len(chosen) >= MAX_SENTENCES or (chosen and total + len(pool[n][2]) > MAX_CHARS):
+        for n in sorted(own, key=lambda i: pool[i].position):
+            if len(chosen) >= MAX_SENTENCES or (chosen and total + len(pool[n].text) > MAX_CHARS):
                 break
             chosen.append(n)
-            total += len(pool[n][2])
+            total += len(pool[n].text)
         return chosen

@@ -115,8 +115,33 @@ def test_text_and_html_split_on_paragraphs(tmp_path: Path) -> None:
 
 
 def test_plain_markdown_removes_markup_but_keeps_words() -> None:
-    text = "See **bold** and *it* in [Returns](https://h.example/r).\n\n| A | B |\n| --- | --- |\n| 1 | 2 |"
-    assert plain_markdown(text) == "See bold and it in Returns.\n\nA | B\n1 | 2"
+    text = "See **bold** and *it* in [Returns](https://h.example/r).\n\n| Plan | Price |\n| --- | --- |\n| Basic | 2 |"
+    assert plain_markdown(text) == "See bold and it in Returns.\n\nBasic — Price: 2."
+
+
+def test_a_table_row_reads_as_one_sentence_with_its_column_names() -> None:
+    text = ("Delivery times:\n\n| Service | Germany | France |\n| --- | :---: | --- |\n"
+            "| Standard | 3–5 business days, €4.95 | 2–4 business days |\n| Express | **1 day** | |\n")
+    lines = plain_markdown(text).split("\n")
+    assert "Standard — Germany: 3–5 business days, €4.95; France: 2–4 business days." in lines
+    assert "Express — Germany: 1 day." in lines  # an empty cell is left out, not shown as ":"
+    assert not any("|" in line for line in lines)
+
+
+def test_a_table_of_name_lists_reads_one_sentence_per_column() -> None:
+    text = "| North | South |\n| --- | --- |\n| Leeds | Brighton |\n| York | Exeter |\n| Hull | |"
+    assert plain_markdown(text).split("\n") == ["North: Leeds, York, Hull.", "South: Brighton, Exeter."]
+
+
+def test_numbered_steps_and_their_lead_in_stay_in_one_chunk(tmp_path: Path) -> None:
+    filler = "Some background about cards that is not part of the steps. " * 6
+    steps = "\n\n".join(f"{n}. Step number {n} of reporting a lost card, tap the button." for n in range(1, 6))
+    doc = load_one(tmp_path, "lost.md", f"# Lost card\n\n{filler}\n\nTo report it:\n\n{steps}\n\n{filler}")
+    chunks = chunk_document(doc, max_chars=500)
+    assert len(chunks) >= 2
+    holding = [c for c in chunks if "Step number" in c.text]
+    assert len(holding) == 1, [c.text for c in chunks]
+    assert "To report it:" in holding[0].text and "5. Step number 5" in holding[0].text
 
 
 def test_chunk_ids_stable_across_runs(sample_kb: Path) -> None:

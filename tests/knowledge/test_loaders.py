@@ -261,3 +261,17 @@ def test_content_hash_tracks_indexed_fields(tmp_path: Path) -> None:
 
     write(tmp_path, "a.md", "---\ntitle: A renamed\ntags: [x, y]\nurl: https://h.example/a\n---\nbody\n")
     assert load_kb(tmp_path).documents[0].content_hash != third["a"]
+
+
+def test_html_tables_read_as_rows_and_ordered_lists_keep_their_numbers(tmp_path: Path) -> None:
+    from knowledge.chunking import chunk_document
+
+    write(tmp_path, "plans.html", "<title>Plans</title><table><thead><tr><th>Plan</th><th>Monthly fee</th></tr>"
+          "</thead><tbody><tr><td>Free</td><td>£0</td></tr><tr><td>Plus</td><td>£9</td></tr></tbody></table>"
+          "<ol><li>Open the app.</li><li>Tap Plan.</li></ol>")
+    result = load_kb(tmp_path)
+    doc = by_id(result)["plans.html"]
+    text = "\n".join(c.text for c in chunk_document(doc))
+    assert "Free — Monthly fee: £0." in text and "Plus — Monthly fee: £9." in text
+    assert "1. Open the app.\n2. Tap Plan." in text
+    assert "|" not in text
