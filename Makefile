@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: run test install install-dev chat eval bench clean
+.PHONY: run test install install-dev chat eval eval-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,13 @@ test: install-dev
 
 eval: install
 	$(BIN)/concierge eval evals/suites --kb knowledge/sample --out reports/own
+
+# Every suite under $(DATA) (each against the kb/ folder above it) plus the own suites: one table
+# with a macro-average and a worst-KB row (bench/suites.py). EVAL_DEV_ARGS e.g. "--tag routine --jobs 2".
+DATA ?= ../shared/data
+EVAL_DEV_ARGS ?=
+eval-dev: install
+	$(BIN)/python -m bench suites --data $(DATA) $(EVAL_DEV_ARGS)
 
 bench: install-dev
 	$(BIN)/python -m bench $(BENCH_ARGS)

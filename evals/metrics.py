@@ -15,6 +15,7 @@ from evals.scoring import citations_ok, content_failures, has_citation_check
 
 ESCALATE = "escalate"
 ANSWER = "answer"
+CLARIFY = "clarify"
 # "Answered (not escalated, not declined)": relay means a human already has it.
 NOT_CONTAINED = frozenset({"escalate", "decline", "relay"})
 
@@ -119,6 +120,8 @@ def compute_metrics(turns: Sequence[TurnResult], cases: Sequence[CaseResult] = (
         "groundedness": sum(grounded) / len(grounded) if grounded else None,
         "pii_leaks": sum(len(t.leaks) for t in turns),
         "over_escalation_rate": _ratio(sum(1 for t in expect_answer if t.action == ESCALATE), len(expect_answer)),
+        # A question the KB answers, met with "is your question about A or B?": contained, yet unanswered.
+        "clarify_rate": _ratio(sum(1 for t in expect_answer if t.action == CLARIFY), len(expect_answer)),
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p95": percentile(latencies, 95),
         "case_pass_rate": case_pass_rate(cases),

@@ -25,12 +25,14 @@ METRIC_NAMES: tuple[str, ...] = (
     "over_escalation_rate",
     "latency_ms_p50",
     "latency_ms_p95",
-    # Extension (backward compatible): share of cases whose every scored turn passed.
+    # Extensions (backward compatible): share of cases whose every scored turn passed; share of
+    # turns expecting exactly `answer` that got `clarify` instead.
     "case_pass_rate",
+    "clarify_rate",
 )
 
 # Metrics where a smaller value is better: a threshold on them is a ceiling, not a floor.
-LOWER_IS_BETTER = frozenset({"pii_leaks", "over_escalation_rate", "latency_ms_p50", "latency_ms_p95"})
+LOWER_IS_BETTER = frozenset({"pii_leaks", "over_escalation_rate", "clarify_rate", "latency_ms_p50", "latency_ms_p95"})
 
 
 def _as_list(value: Any) -> Any:

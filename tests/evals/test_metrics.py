@@ -48,6 +48,21 @@ def test_answer_accuracy_containment_and_over_escalation() -> None:
     assert m["answer_accuracy"] == pytest.approx(1 / 6)
     assert m["containment_rate"] == pytest.approx(4 / 6)
     assert m["over_escalation_rate"] == pytest.approx(1 / 6)
+    # One clarify among the six turns that expected exactly `answer`; the mixed set is left out.
+    assert m["clarify_rate"] == pytest.approx(1 / 6)
+
+
+def test_clarify_rate_counts_only_turns_expecting_exactly_answer() -> None:
+    turns = [
+        turn({"action": "answer"}, "clarify"),
+        turn({"action": "answer"}, "answer"),
+        turn({"action": ["answer", "clarify"]}, "clarify"),  # clarify allowed: not "answerable"
+        turn({"action": "escalate"}, "clarify"),
+    ]
+    assert compute_metrics(turns)["clarify_rate"] == pytest.approx(0.5)
+    assert compute_metrics([turn({"action": "escalate"}, "clarify")])["clarify_rate"] is None
+    # A ceiling, like over-escalation: 0.5 misses a 0.05 gate.
+    assert check_threshold("clarify_rate", 0.05, 0.5)["ok"] is False
 
 
 def test_reason_accuracy_over_correct_escalations_with_a_reason() -> None:
