@@ -340,6 +340,9 @@ class Engine:
             except Exception as exc:  # noqa: BLE001 - a broken composer must not break the turn
                 notes.append(f"{composer.name} failed: {type(exc).__name__}")
                 continue
+            # The passages the reply cites. The gate attributes each sentence to ONE of them and
+            # checks it against that passage alone: words pooled from several passages do not
+            # vouch for a claim none of them makes.
             sources = composed.passages or request.passages
             grounding = check_grounding(composed.text, [p.text for p in sources], self.embed)
             if not grounding.ok:

@@ -48,6 +48,7 @@ class RunOutput:
     grounding_checker: str
     duration_s: float
     repeat: int = 1
+    gate_rejections: int = 0  # turns where the engine's grounding gate rejected a composed reply
 
 
 class CapturingSink:
@@ -117,13 +118,17 @@ def _messages(decision: Any) -> list[str]:
 class CaseRunner:
     """Builds a fresh engine (fresh store, shared index) per case and plays its turns."""
 
-    def __init__(self, settings: Any, index: Any, *, llm: str | None, kb_text: str = "") -> None:
+    def __init__(self, settings: Any, index: Any, *, llm: str | None, kb_text: str = "",
+                 documents: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.index = index
         self.llm = llm
         self.kb_text = kb_text
+        self.documents = documents or {}  # doc_id -> text, for the independent groundedness check
+        self.gate_rejections = 0
         self.composers: dict[str, int] = {}
         self.last_engine: Any = None
+        self.internal: Any = None  # evals.scoring.InternalDocs of the KB, set by run_suites
 
     def _engine(self) -> tuple[Any, CapturingSink, Any]:
         from agent.escalation import LocalInbox
@@ -137,6 +142,18 @@ class CaseRunner:
         engine = build_engine(self.settings, store=store, index=self.index, sink=sink, sender=sender, llm=self.llm)
         self.last_engine = engine
         return engine, sink, sender
+
+    def groundedness(self, decision: Any) -> float | None:
+        """Share of the reply's sentences attributed to the documents it cites, by a checker
+        that is not the engine's gate (evals.attribution); None for turns the gate did not
+        judge (no answer from the KB)."""
+        if decision.grounded is None:
+            return None
+        from evals.attribution import attribute
+
+        cited = {c.doc_id: self.documents.get(c.doc_id, "") for c in decision.citations}
+        score = attribute(decision.text, cited).score
+        return 0.0 if score is None else score
 
     def warm_up(self) -> None:
         """One throwaway turn so model loads are not counted as the first case's latency."""
@@ -194,7 +211,9 @@ class CaseRunner:
                 tr.citations = [c.doc_id for c in decision.citations]
                 tr.messages = _messages(decision)
                 tr.reply = "\n".join(tr.messages)
-                tr.grounded = decision.grounded
+                tr.grounded = self.groundedness(decision)
+                if "failed grounding" in (decision.composer_note or ""):
+                    self.gate_rejections += 1
                 if decision.composer:
                     self.composers[decision.composer] = self.composers.get(decision.composer, 0) + 1
 
@@ -226,6 +245,10 @@ class CaseRunner:
                 )
                 if turn.expect.no_pii_echo and case_leaks and not tr.leaks:
                     tr.failures.append(f"no_pii_echo: customer data leaked earlier ({', '.join(case_leaks)})")
+            if tr.error is None and self.internal is not None:
+                # Every turn, expectations or not: what the customer saw never cites or quotes
+                # an internal (agent-only) article.
+                tr.failures += self.internal.failures(tr.reply, tr.citations)
             # Reports must not carry personal data, even data the bot itself leaked.
             tr.reply = scrub(tr.reply, values)
             tr.messages = [scrub(m, values) for m in tr.messages]
@@ -258,10 +281,14 @@ def run_suites(
     on_case: Callable[[CaseResult], None] | None = None,
 ) -> RunOutput:
     """Play every case `repeat` times; returns the per-case results."""
-    from guardrails.grounding import check_grounding
+    from evals.attribution import NAME as attribution_name
+    from evals.attribution import document_texts
 
     started = time.perf_counter()
-    runner = CaseRunner(settings, index, llm=llm, kb_text=kb_text)
+    runner = CaseRunner(settings, index, llm=llm, kb_text=kb_text, documents=document_texts(kb.path))
+    from evals.scoring import InternalDocs
+
+    runner.internal = InternalDocs.from_kb(kb.path)
     results: list[CaseResult] = []
     with capture_logs() as logs:
         try:
@@ -278,12 +305,11 @@ def run_suites(
                     results.append(result)
                     if on_case is not None:
                         on_case(result)
-    # The engine's own checker: it passes its embedder for borderline sentences when it has one.
-    embed = getattr(runner.last_engine, "embed", None)
-    checker = check_grounding("A sentence.", ["A sentence."], embed).checker
+    # groundedness comes from an attribution check of its own, not from the engine's gate
     return RunOutput(
         cases=results, kb=kb, llm=getattr(settings, "llm", llm or ""), composers=runner.composers,
-        grounding_checker=f"guardrails.grounding ({checker})", duration_s=time.perf_counter() - started,
+        grounding_checker=attribution_name, duration_s=time.perf_counter() - started,
+        gate_rejections=runner.gate_rejections,
         repeat=repeat,
     )
 
