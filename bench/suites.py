@@ -173,7 +173,8 @@ def run_group(group: Group, *, tags: list[str], llm: str | None) -> dict[str, An
     code, report, err = run_eval(files, group.kb, tags=tags, llm=llm)
     out: dict[str, Any] = {"kb": group.label, "kb_path": str(group.kb), "exit": code, "suites": []}
     if report is None:
-        out["error"] = err
+        # --tag/--only can leave a KB with no case: nothing to measure, not a failure
+        out["skipped" if "no case matches" in err else "error"] = err
         out["duration_s"] = round(time.monotonic() - start, 1)
         return out
     names = {path: suite_name(path) for path in files}
@@ -243,9 +244,10 @@ def table(kbs: list[dict[str, Any]], macro: dict[str, Any], worst: dict[str, Any
             row(f"*KB {kb['kb']}* ({n} suite{'s' if n != 1 else ''})", kb["cases"],
                 [_cell(kb["metrics"].get(k)) for k, _, _ in COLUMNS])
         else:
-            row(f"*KB {kb['kb']}*", "–", ["failed: " + kb.get("error", "")[:60]] + ["–"] * (len(COLUMNS) - 1))
+            why = f"skipped: {kb['skipped']}" if "skipped" in kb else f"failed: {kb.get('error', '')}"
+            row(f"*KB {kb['kb']}*", "–", [why.replace("|", "/")[:80]] + ["–"] * (len(COLUMNS) - 1))
     measured = [kb for kb in kbs if "metrics" in kb]
-    row(f"**macro over {len(measured)} KBs**", sum(kb["cases"] for kb in measured),
+    row(f"**macro over {len(measured)} KB{'s' if len(measured) != 1 else ''}**", sum(kb["cases"] for kb in measured),
         [f"**{_cell(macro[k])}**" for k, _, _ in COLUMNS])
     row("**worst KB**", "",
         [f"**{_cell(w['value'])}** {w['kb']}" if w else "–" for w in (worst[k] for k, _, _ in COLUMNS)])
@@ -289,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def one(group: Group) -> dict[str, Any]:
         result = run_group(group, tags=args.tag, llm=args.llm)
-        state = f"exit {result['exit']}" + (f": {result['error']}" if "error" in result else "")
+        state = f"exit {result['exit']}" + "".join(f": {result[k]}" for k in ("error", "skipped") if k in result)
         print(f"{group.label}: {len(group.suites)} suites, {result.get('cases', 0)} cases, "
               f"{result['duration_s']}s, {state}", file=sys.stderr, flush=True)
         return result
