@@ -51,14 +51,15 @@ def register(app: typer.Typer) -> None:
 
             report = index.ingest(kb_dir, progress=progress)
         table = Table(title=f"Ingested {kb_dir}")
-        for name in ("documents", "chunks", "added", "updated", "skipped", "removed"):
+        columns = ("documents", "chunks", "added", "updated", "skipped", "removed")
+        for name in columns:
             table.add_column(name, justify="right")
         table.add_column("failed", justify="right")
-        table.add_row(
-            *(str(getattr(report, n)) for n in ("documents", "chunks", "added", "updated", "skipped", "removed")),
-            str(len(report.failed)),
-        )
+        table.add_row(*(str(getattr(report, n)) for n in columns), str(len(report.failed)))
         console.print(table)
+        # Internal documents are for human agents only (audience: internal): say how many.
+        console.print(f"{report.public} public, {report.internal} internal (agent-only) documents",
+                      highlight=False)
         for error in report.failed:
             console.print(f"[red]failed[/red] {error.source}: {error.message}", markup=True, highlight=False)
 
@@ -68,9 +69,12 @@ def register(app: typer.Typer) -> None:
         kb: Optional[Path] = typer.Option(None, "--kb", help="Index this folder first (incremental)."),
         k: int = typer.Option(5, "-k", "--k", min=1, max=100, help="How many passages."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON list of passages only."),
+        internal: bool = typer.Option(
+            False, "--internal", help="Agent-side search: internal (agent-only) articles too, marked internal."),
         data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where the index lives (default: settings)."),
     ) -> None:
-        """Search the knowledge base and show the ranked passages."""
+        """Search the knowledge base and show the ranked passages (what a customer's question finds;
+        --internal: what a human agent may read, internal articles included)."""
         index = _open_index(data_dir, kb)
         if kb is not None:
             report = index.ingest(kb)
@@ -79,7 +83,7 @@ def register(app: typer.Typer) -> None:
         if not index.doc_ids():
             typer.echo("error: the index is empty; run `concierge ingest DIR` or pass --kb DIR", err=True)
             raise typer.Exit(2)
-        result = index.search(text, k=k)
+        result = index.search(text, k=k, audience="agent" if internal else "customer")
         if as_json:
             typer.echo(json.dumps([p.model_dump() for p in result.passages], ensure_ascii=False))
             return
@@ -91,6 +95,9 @@ def register(app: typer.Typer) -> None:
         table.add_column("doc id")
         table.add_column("title")
         table.add_column("score", justify="right")
+        if internal:
+            table.add_column("audience")
         for n, p in enumerate(result.passages, 1):
-            table.add_row(str(n), p.doc_id, p.title, f"{p.score:.3f}")
+            row = [str(n), p.doc_id, p.title, f"{p.score:.3f}"]
+            table.add_row(*row, *(["internal" if p.internal else "public"] if internal else []))
         Console().print(table)

@@ -14,6 +14,18 @@ class Document(BaseModel):
     source: str  # path relative to the KB folder (FAQ: "file.jsonl#row")
     question: str | None = None  # FAQ records: the question, matched question-to-question
     content_hash: str  # sha256 of everything that ends up in the index for this doc
+    # "public" (default) or "internal": internal articles are for human agents only; the bot
+    # never retrieves, quotes or cites them to a customer (front matter, FAQ column, HTML meta
+    # tag or an `internal/` folder in the path).
+    audience: str = "public"
+
+    @property
+    def internal(self) -> bool:
+        return self.audience == INTERNAL
+
+
+PUBLIC, INTERNAL = "public", "internal"
+AUDIENCES = (PUBLIC, INTERNAL)
 
 
 class Chunk(BaseModel):

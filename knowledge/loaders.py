@@ -16,6 +16,13 @@ Formats and document ids:
   counted), in CSV the data row below the header (the first record is row 1). A record
   without ``id`` gets ``<file stem>#<row number>``; ``source`` is ``<relative path>#<row>``.
 
+Audience: every document is ``public`` (the default) or ``internal`` (for human agents only:
+never retrieved, quoted or cited for a customer). Say so with ``audience: internal`` in Markdown
+front matter, an ``audience`` column/key in FAQ CSV/JSONL, ``<meta name="audience"
+content="internal">`` in HTML, or by placing the file in a folder named ``internal`` anywhere
+in its path (``internal/refunds.md``, ``billing/internal/override.md``). Any of them makes the
+document internal; another value than public/internal is a load error for that file or row.
+
 Text is decoded as UTF-8 (a BOM is dropped), else cp1252, else latin-1, so odd encodings
 never stop a load. Hidden files and folders (``.git``, ``.DS_Store``) are ignored; files
 with other extensions are listed in ``LoadResult.skipped``. Every problem becomes a
@@ -34,7 +41,7 @@ from typing import Any
 
 import yaml
 
-from knowledge.document import Document, LoadError, LoadResult
+from knowledge.document import AUDIENCES, INTERNAL, PUBLIC, Document, LoadError, LoadResult
 from knowledge.hashing import content_hash
 
 MARKDOWN_EXT = {".md", ".markdown"}
@@ -58,15 +65,20 @@ def document_hash(
     tags: list[str],
     kind: str,
     source: str,
+    audience: str = PUBLIC,
 ) -> str:
     """Hash of every field that lands in the index for one document."""
-    return content_hash(doc_id, title, url, text, question, "\x1f".join(tags), kind, source)
+    # The audience joins the hash only when internal, so public documents keep their hashes;
+    # a flip either way changes it and re-ingest rewrites the document's chunks at once.
+    extra = (audience,) if audience != PUBLIC else ()
+    return content_hash(doc_id, title, url, text, question, "\x1f".join(tags), kind, source, *extra)
 
 
 def _make_doc(**fields: Any) -> Document:
     fields.setdefault("url", None)
     fields.setdefault("question", None)
     fields.setdefault("tags", [])
+    fields.setdefault("audience", PUBLIC)
     return Document(**fields, content_hash=document_hash(**fields))
 
 
@@ -135,6 +147,28 @@ def _clean_tags(value: Any, where: str) -> list[str]:
     return seen
 
 
+def _clean_audience(value: Any, where: str) -> str:
+    """`public` (also when empty) or `internal`; anything else is an error the user can fix."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return PUBLIC
+    text = str(value).strip().lower()
+    if text not in AUDIENCES:
+        raise KbFileError(f"{where}: 'audience' must be public or internal, got {_one_line(str(value), 40)!r}")
+    return text
+
+
+def _in_internal_folder(rel: str) -> bool:
+    """The folder convention: a directory named `internal` anywhere above the file."""
+    return any(part.lower() == INTERNAL for part in Path(rel).parts[:-1])
+
+
+def _as_internal(doc: Document) -> Document:
+    if doc.audience == INTERNAL:
+        return doc
+    fields = doc.model_dump(exclude={"content_hash", "audience"})
+    return _make_doc(**fields, audience=INTERNAL)
+
+
 # --------------------------------------------------------------------------- markdown
 
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
@@ -196,6 +230,7 @@ def _load_markdown(path: Path, rel: str) -> list[Document]:
             text=body,
             kind="markdown",
             source=rel,
+            audience=_clean_audience(meta.get("audience"), rel),
         )
     ]
 
@@ -306,7 +341,21 @@ def _load_html(path: Path, rel: str) -> list[Document]:
     title, text = html_to_text(raw)
     if not text.strip():
         raise KbFileError(f"{rel}: no visible text in the HTML")
-    return [_make_doc(doc_id=rel, title=title or path.stem, text=text, kind="html", source=rel)]
+    return [_make_doc(doc_id=rel, title=title or path.stem, text=text, kind="html", source=rel,
+                      audience=_html_audience(raw, rel))]
+
+
+def _html_audience(html: str, rel: str) -> str:
+    """`<meta name="audience" content="internal">` (name case-insensitive), else public."""
+    if "audience" not in html.lower():
+        return PUBLIC
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for meta in soup.find_all("meta"):
+        if str(meta.get("name", "")).strip().lower() == "audience":
+            return _clean_audience(meta.get("content"), rel)
+    return PUBLIC
 
 
 # --------------------------------------------------------------------------- text
@@ -341,6 +390,7 @@ def _faq_record(
         question=question,
         kind="faq",
         source=f"{rel}#{row}",
+        audience=_clean_audience(fields.get("audience"), where),
     )
 
 
@@ -427,6 +477,11 @@ def _relative(path: Path, kb_dir: Path) -> str:
 
 def _load_file_collecting(path: Path, kb_dir: Path, errors: list[LoadError]) -> list[Document]:
     rel = _relative(path, kb_dir)
+    docs = _load_by_type(path, rel, errors)
+    return [_as_internal(d) for d in docs] if _in_internal_folder(rel) else docs
+
+
+def _load_by_type(path: Path, rel: str, errors: list[LoadError]) -> list[Document]:
     ext = path.suffix.lower()
     if ext in MARKDOWN_EXT:
         return _load_markdown(path, rel)

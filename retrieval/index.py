@@ -29,7 +29,8 @@ from retrieval.passage import Passage
 from retrieval.sentences import embedded_texts
 
 # Bump when what we store per chunk changes: every document is then re-indexed once.
-INDEX_VERSION = "3"  # 2: sentence vectors stored with the chunks; 3: document title vectors
+INDEX_VERSION = "4"  # 2: sentence vectors stored with the chunks; 3: document title vectors; 4: audience
+CUSTOMER, AGENT = "customer", "agent"  # who a search is for: customers never see internal documents
 BODY, QUESTION, SENTENCE, TITLE = "body", "question", "sentence", "title"
 
 
@@ -40,6 +41,8 @@ class IngestReport(BaseModel):
     updated: int = 0
     skipped: int = 0  # unchanged, left as they were
     removed: int = 0
+    public: int = 0  # documents in the index after this run that customers may be shown
+    internal: int = 0  # documents for human agents only (audience: internal)
     failed: list[LoadError] = Field(default_factory=list)
 
 
@@ -97,8 +100,11 @@ class _Mirror:
     sentence_rows: dict[str, int] = field(default_factory=dict)  # sentence text -> row of sentences
     sentences: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     scope: np.ndarray | None = None  # built on first use by KnowledgeIndex.scope_vectors
+    internal: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))  # (n,) agent-only chunks
 
     def __post_init__(self) -> None:
+        if len(self.internal) != len(self.chunk_ids):
+            self.internal = np.zeros(len(self.chunk_ids), dtype=bool)
         self.doc_names = sorted(set(self.doc_ids))
         position = {d: i for i, d in enumerate(self.doc_names)}
         self.doc_rows = np.array([position[d] for d in self.doc_ids], dtype=np.int64)
@@ -163,6 +169,7 @@ class KnowledgeIndex:
         titles: list[str] = []
         urls: list[str | None] = []
         texts: list[str] = []
+        internal: list[bool] = []
         body_vecs: list[np.ndarray] = []
         questions: dict[str, np.ndarray] = {}
         title_vecs: dict[str, np.ndarray] = {}
@@ -193,6 +200,7 @@ class KnowledgeIndex:
             titles.append(str(meta.get("title", "")))
             urls.append(meta.get("url") or None)
             texts.append(rows.texts[i] or "")
+            internal.append(meta.get("audience") == "internal")
             body_vecs.append(rows.embeddings[i])
         n = len(chunk_ids)
         body = np.stack(body_vecs).astype(np.float32) if n else np.zeros((0, dim), np.float32)
@@ -225,6 +233,7 @@ class KnowledgeIndex:
             sentence_rows=sentence_rows,
             sentences=np.stack(sentence_vecs).astype(np.float32) if sentence_vecs
             else np.zeros((0, dim), np.float32),
+            internal=np.array(internal, dtype=bool),
         )
 
     def refresh(self) -> None:
@@ -252,7 +261,8 @@ class KnowledgeIndex:
         meta = self._mirror.documents.get(doc_id)
         if meta is None:
             return None
-        return {"title": meta.get("title", doc_id), "url": meta.get("url") or None}
+        return {"title": meta.get("title", doc_id), "url": meta.get("url") or None,
+                "internal": meta.get("audience") == "internal"}
 
     @property
     def chunk_count(self) -> int:
@@ -266,7 +276,10 @@ class KnowledgeIndex:
         """
         mirror = self._mirror
         if mirror.scope is None:
-            rows = [mirror.question[mirror.has_question], mirror.title[mirror.has_title]]
+            # Public documents only: an internal article must not make a customer's question
+            # look covered by the KB when no public article answers it.
+            public = ~mirror.internal
+            rows = [mirror.question[mirror.has_question & public], mirror.title[mirror.has_title & public]]
             stacked = np.concatenate(rows) if any(len(r) for r in rows) else None
             mirror.scope = stacked if stacked is not None and len(stacked) else None
         return mirror.scope
@@ -330,6 +343,8 @@ class KnowledgeIndex:
             self.refresh()
             report.chunks = self._mirror.size
             report.documents = len(self._mirror.documents)
+            report.internal = sum(1 for m in self._mirror.documents.values() if m.get("audience") == "internal")
+            report.public = report.documents - report.internal
             return report
 
     def _write_documents(self, batch: list[tuple[Document, str]], chunk_document: Callable[..., list[Chunk]]) -> None:
@@ -350,6 +365,7 @@ class KnowledgeIndex:
                     "position": int(chunk.position),
                     "heading": chunk.heading or "",
                     "source": doc.source,
+                    "audience": doc.audience,
                 }
                 ids.append(chunk.chunk_id)
                 texts.append(chunk.text)
@@ -376,6 +392,7 @@ class KnowledgeIndex:
                 "source": doc.source,
                 "kind": doc.kind,
                 "chunks": len(chunks),
+                "audience": doc.audience,
             }
         vectors = self.embedder.embed(texts)
         # Old chunks go first, the manifest last: a crash in between means "changed" next run.
@@ -385,13 +402,25 @@ class KnowledgeIndex:
         self.store.put_documents(manifest)
 
     # ------------------------------------------------------------------ search
-    def search(self, query: str, k: int = 5, history: list[str] | None = None) -> SearchResult:
-        """Top-k passages for `query`; `history` = earlier user turns (oldest first)."""
+    def search(self, query: str, k: int = 5, history: list[str] | None = None,
+               audience: str = CUSTOMER) -> SearchResult:
+        """Top-k passages for `query`; `history` = earlier user turns (oldest first).
+
+        audience "customer" (the default: every reply, public or private) never sees internal
+        documents; "agent" (the human's packet and agent-side search) sees both, internal
+        passages marked `internal`.
+        """
+        if audience not in (CUSTOMER, AGENT):
+            raise ValueError(f"audience must be {CUSTOMER!r} or {AGENT!r}, got {audience!r}")
         ranked = self._rank(query, history)
+        if ranked is not None and audience == CUSTOMER and ranked.mirror.internal.any():
+            ranked = _public_only(ranked)
         if ranked is None:
             return SearchResult(passages=[], answerability=0.0, query=(query or "").strip())
         top = np.argsort(-ranked.fused, kind="stable")[: max(k, 1)]
         m = ranked.mirror
+        if audience == CUSTOMER:
+            top = top[~m.internal[top]]
         passages = [
             Passage(
                 doc_id=m.doc_ids[i],
@@ -402,6 +431,7 @@ class KnowledgeIndex:
                 score=round(float(ranked.fused[i]), 6),
                 dense_score=round(float(ranked.dense[i]), 6),
                 lexical_score=round(float(ranked.lexical[i]), 6),
+                internal=bool(m.internal[i]),
             )
             for i in top[:k]
         ]
@@ -487,6 +517,18 @@ class KnowledgeIndex:
         coverage = m.lexical.coverage(ranked.terms, best)
         known = m.lexical.known_share(ranked.terms)
         return float(dense[best]), coverage, margin, known
+
+
+def _public_only(ranked: "_Ranked") -> "_Ranked | None":
+    """The ranking with internal chunks pushed below every public one (a customer search): they
+    can be neither a passage nor the best match nor the runner-up the answerability margin reads."""
+    internal = ranked.mirror.internal
+    if internal.all():
+        return None
+    low = -1e6
+    return _Ranked(ranked.mirror, np.where(internal, low, ranked.dense).astype(np.float32),
+                   np.where(internal, 0.0, ranked.lexical).astype(np.float32),
+                   np.where(internal, low, ranked.fused).astype(np.float32), ranked.terms, ranked.resolved)
 
 
 @dataclass

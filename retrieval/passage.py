@@ -13,3 +13,4 @@ class Passage(BaseModel):
     score: float  # fused relevance; higher is better
     dense_score: float | None = None  # cosine similarity from the embedding search
     lexical_score: float | None = None  # BM25
+    internal: bool = False  # from an internal (agent-only) document; only agent searches return these
