@@ -305,6 +305,23 @@ class Engine:
                 return alone
         return result
 
+    def _agent_passages(self, conv: Conversation, turn: _Turn) -> list[Any]:
+        """The packet's KB context for the human: internal articles too (marked internal). The
+        customer's own turn.passages never hold them, so no reply or LLM prompt can."""
+        users = [t.text for t in conv.turns if t.role == "user"][:-1]  # the last one is this message
+        prior = [u for u in users if not courtesy_kind(u)][-HISTORY_USER_TURNS:]
+        try:
+            found = self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
+                                      history=prior or None, audience="agent")
+        except TypeError:  # an index without audiences (test doubles) has no internal documents
+            return list(turn.passages)
+        except Exception:  # noqa: BLE001 - context for the agent must never block a handoff
+            log.warning("agent-side retrieval for the escalation packet failed", exc_info=True)
+            return list(turn.passages)
+        if not any(p.internal for p in found.passages):
+            return list(turn.passages)  # nothing internal: keep what the customer search found
+        return list(found.passages)
+
     def _answer(self, conv: Conversation, turn: _Turn, public: bool) -> Decision:
         request = ComposeRequest(
             question=turn.redaction.text, passages=turn.passages,
@@ -403,7 +420,7 @@ class Engine:
         conv.turns.append(placeholder)
         packet = self.handoff.escalate(
             conv, reasons=reasons, priority=priority, sla_minutes=sla, evidence=evidence,
-            passages=turn.passages, public=public,
+            passages=self._agent_passages(conv, turn), public=public,
             intent=_intent(reasons, turn.passages), pii_values=list(turn.redaction.values))
         text = escalation_message(packet.case_id, hours_text=hours, public=public)
         if Reason.SAFETY_CRISIS in reasons:

@@ -18,7 +18,7 @@ from agent.conversation import Conversation, ConversationStatus, Turn
 from agent.outbound import Sender
 from agent.packet import ContextPacket, Evidence, KbTried, TranscriptLine
 from agent.store import ConversationStore
-from agent.summary import summarize_customer, suggest_reply
+from agent.summary import split_sentences, summarize_customer, suggest_reply
 from guardrails.codes import Priority, Reason
 from guardrails.verdict import Verdict
 from retrieval.passage import Passage
@@ -135,8 +135,15 @@ def _kb_tried(passages: Sequence[Passage]) -> list[KbTried]:
     for p in passages:
         if p.doc_id not in best or p.score > best[p.doc_id].score:
             best[p.doc_id] = KbTried(doc_id=p.doc_id, title=p.title, url=p.url,
-                                     score=round(float(p.score), 4))
+                                     score=round(float(p.score), 4), internal=p.internal)
     return sorted(best.values(), key=lambda k: -k.score)
+
+
+def _quotes_internal(reply: str | None, passages: Sequence[Passage]) -> bool:
+    """Whether a draft built from passages took a sentence from an internal one."""
+    if not reply:
+        return False
+    return any(s in reply for p in passages if p.internal for s in split_sentences(p.text) if len(s) >= 20)
 
 
 def _last_bot_answer(conv: Conversation) -> str | None:
@@ -196,6 +203,7 @@ def build_packet(
         attempted_answer=_redact_text(attempted_answer) if attempted_answer is not None
         else _last_bot_answer(conv),
         suggested_reply=suggested_reply,
+        suggested_reply_internal=_quotes_internal(suggested_reply, passages),
         pii_kinds=sorted(set(conv.pii_kinds)),
         conversation_id=conv.id,
         created_at=created,

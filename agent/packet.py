@@ -22,6 +22,7 @@ class KbTried(BaseModel):
     title: str
     url: str | None = None
     score: float
+    internal: bool = False  # an agent-only article: read it, never quote it to the customer as is
 
 
 class TranscriptLine(BaseModel):
@@ -50,6 +51,7 @@ class ContextPacket(BaseModel):
     kb_tried: list[KbTried] = Field(default_factory=list)
     attempted_answer: str | None = None
     suggested_reply: str | None = None
+    suggested_reply_internal: bool = False  # the draft quotes an internal article: adapt before sending
     pii_kinds: list[str] = Field(default_factory=list)  # never values
     conversation_id: str
     created_at: datetime

@@ -171,11 +171,12 @@ def _print_packet(store: ConversationStore, case_id: str, key: str) -> None:
     if packet.kb_tried:
         out.print("\n[bold]Knowledge base tried[/bold]")
         for kb in packet.kb_tried:
-            out.print(f"  {kb.score:.2f}  {escape(kb.title)} ({kb.doc_id})")
+            out.print(f"  {kb.score:.2f}  {escape(kb.title)} ({kb.doc_id})" + ("  [internal]" if kb.internal else ""))
     if packet.attempted_answer:
         out.print(f"\n[bold]Bot's last answer[/bold]\n{escape(packet.attempted_answer)}")
     if packet.suggested_reply:
-        out.print(f"\n[bold]Suggested reply[/bold]\n{escape(packet.suggested_reply)}")
+        note = " (built from an internal article: rewrite it before sending)" if packet.suggested_reply_internal else ""
+        out.print(f"\n[bold]Suggested reply[/bold]{note}\n{escape(packet.suggested_reply)}")
     events = store.case_events(case_id)
     if events:
         out.print("\n[bold]Case history[/bold]")

@@ -125,6 +125,8 @@ def compute_metrics(turns: Sequence[TurnResult], cases: Sequence[CaseResult] = (
         "latency_ms_p50": percentile(latencies, 50),
         "latency_ms_p95": percentile(latencies, 95),
         "case_pass_rate": case_pass_rate(cases),
+        # every turn, scored or not: evals.scoring.InternalDocs marks these failures "internal: ..."
+        "internal_leaks": sum(1 for t in turns if any(f.startswith("internal:") for f in t.failures)),
     }
 
 
@@ -168,6 +170,6 @@ def check_threshold(metric: str, want: float, got: float | None) -> dict[str, An
         # Nothing in scope to measure (e.g. filtered away by --tag): not a miss, but said so.
         return {"want": want, "got": None, "ok": True, "note": "not measured: no turns in scope"}
     ok = got <= want if metric in LOWER_IS_BETTER else got >= want
-    if metric == "pii_leaks" and float(want).is_integer():
+    if metric in ("pii_leaks", "internal_leaks") and float(want).is_integer():
         want = int(want)  # a count, written as one
     return {"want": want, "got": got, "ok": ok}

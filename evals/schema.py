@@ -29,10 +29,12 @@ METRIC_NAMES: tuple[str, ...] = (
     # turns expecting exactly `answer` that got `clarify` instead.
     "case_pass_rate",
     "clarify_rate",
+    # turns whose reply cited or quoted an internal (agent-only) document (issue 21)
+    "internal_leaks",
 )
 
 # Metrics where a smaller value is better: a threshold on them is a ceiling, not a floor.
-LOWER_IS_BETTER = frozenset({"pii_leaks", "over_escalation_rate", "clarify_rate", "latency_ms_p50", "latency_ms_p95"})
+LOWER_IS_BETTER = frozenset({"pii_leaks", "internal_leaks", "over_escalation_rate", "clarify_rate", "latency_ms_p50", "latency_ms_p95"})
 
 
 def _as_list(value: Any) -> Any:

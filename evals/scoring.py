@@ -73,3 +73,55 @@ def turn_failures(
         why.append(f"cites_any: none of {expect.cites_any} cited, cited {sorted(set(citations))}")
     why.extend(content_failures(expect, reply, messages))
     return why
+
+
+# --- internal documents (audience: internal): never cited or quoted to a customer -------------
+
+QUOTE_WORDS = 8  # a run of this many words shared with an internal article (and no public one) is a quote
+
+
+def _words(text: str) -> list[str]:
+    import re
+
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _shingles(words: list[str], n: int = QUOTE_WORDS) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+class InternalDocs:
+    """The KB's internal documents, as word runs that no public document shares."""
+
+    def __init__(self, internal: dict[str, str], public: list[str]) -> None:
+        common: set[tuple[str, ...]] = set()
+        for text in public:
+            common |= _shingles(_words(text))
+        self.ids = set(internal)
+        self.runs = {doc_id: _shingles(_words(text)) - common for doc_id, text in internal.items()}
+
+    @classmethod
+    def from_kb(cls, kb_dir: str) -> "InternalDocs":
+        from pathlib import Path
+
+        from knowledge.loaders import load_kb
+
+        internal: dict[str, str] = {}
+        public: list[str] = []
+        if Path(kb_dir).is_dir():
+            for doc in load_kb(Path(kb_dir)).documents:
+                text = "\n".join(t for t in (doc.title, doc.question, doc.text) if t)
+                if doc.internal:
+                    internal[doc.doc_id] = text
+                else:
+                    public.append(text)
+        return cls(internal, public)
+
+    def failures(self, reply: str, citations: list[str]) -> list[str]:
+        """A customer reply that cites an internal document or quotes one of its word runs."""
+        why = [f"internal: cites internal document {d}" for d in dict.fromkeys(citations) if d in self.ids]
+        said = _shingles(_words(reply))
+        if said:
+            why += [f"internal: quotes internal document {d}" for d, runs in sorted(self.runs.items())
+                    if said & runs and d not in citations]
+        return why

@@ -100,7 +100,8 @@ def case_blocks(packet: ContextPacket, *, status: str = "awaiting_human",
                  + (f": “{safe(e.words, 300)}”" if e.words else "") for e in packet.evidence]
         blocks.append(_lines_section("evidence", rid, "*Why it came to you*", lines))
     if packet.kb_tried:
-        lines = [f"• {_kb_link(k.title, k.url)} ({k.score:.2f})" for k in packet.kb_tried]
+        lines = [f"• {_kb_link(k.title, k.url)} ({k.score:.2f})" + (" · _internal, do not quote_" if k.internal else "")
+                 for k in packet.kb_tried]
         blocks.append(_lines_section("kb", rid, "*KB articles tried*", lines))
     else:
         blocks.append(_lines_section("kb", rid, "*KB articles tried*", ["none matched"]))
@@ -110,6 +111,8 @@ def case_blocks(packet: ContextPacket, *, status: str = "awaiting_human",
     if packet.suggested_reply:
         blocks.append(SectionBlock(block_id=_bid("suggest", rid), text=MarkdownTextObject(
             text=cut("*Suggested reply* (reply in the thread to send it to the customer)\n"
+                     + ("_Built from an internal article: rewrite it before sending._\n"
+                        if packet.suggested_reply_internal else "")
                      + safe(packet.suggested_reply), SECTION_MAX))))
     kinds = ", ".join(escape(k) for k in packet.pii_kinds) or "none"
     blocks.append(ContextBlock(block_id=_bid("meta", rid), elements=[MarkdownTextObject(
