@@ -45,6 +45,7 @@ test: install-dev
 
 eval: install
 	$(BIN)/concierge eval evals/suites --kb knowledge/sample --out reports/own
+	$(BIN)/concierge eval evals/internal_kb/suite.yaml --kb evals/internal_kb/kb --out reports/internal
 
 # Every suite under $(DATA) (each against the kb/ folder above it) plus the own suites: one table
 # with a macro-average and a worst-KB row (bench/suites.py). EVAL_DEV_ARGS e.g. "--tag routine --jobs 2".

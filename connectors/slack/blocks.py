@@ -35,6 +35,9 @@ ACTION_CLAIM = "concierge_claim"
 ACTION_RESOLVE = "concierge_resolve"
 ACTION_RETURN = "concierge_return"
 CASE_ACTIONS = (ACTION_CLAIM, ACTION_RESOLVE, ACTION_RETURN)
+# Next to "KB articles tried": search public and internal articles for the agent (thread post).
+ACTION_KB_SEARCH = "concierge_kb_search"
+KB_SEARCH_SNIPPET = 300
 
 PRIORITY_MARK = {"urgent": ":red_circle:", "high": ":large_orange_circle:",
                  "normal": ":large_yellow_circle:", "low": ":white_circle:"}
@@ -105,6 +108,9 @@ def case_blocks(packet: ContextPacket, *, status: str = "awaiting_human",
         blocks.append(_lines_section("kb", rid, "*KB articles tried*", lines))
     else:
         blocks.append(_lines_section("kb", rid, "*KB articles tried*", ["none matched"]))
+    if status not in ("resolved", "bot"):
+        blocks[-1].accessory = ButtonElement(text=cut("Search KB (internal too)", BUTTON_TEXT_MAX),
+                                             action_id=ACTION_KB_SEARCH, value=cut(packet.case_id, BUTTON_VALUE_MAX))
     if packet.attempted_answer:
         blocks.append(SectionBlock(block_id=_bid("attempt", rid), text=MarkdownTextObject(
             text=cut("*Bot's attempted answer*\n" + safe(packet.attempted_answer), SECTION_MAX))))
@@ -218,6 +224,19 @@ def _buttons(case_id: str, status: str) -> list[ButtonElement]:
 
 def _bid(name: str, rid: str) -> str:
     return cut(f"{name}.{rid}", BLOCK_ID_MAX)
+
+
+def kb_search_post(user: str, query: str, passages: list[Any]) -> str:
+    """The agent-side KB search as a thread post: public and internal articles, internal marked."""
+    head = f"<@{escape(user)}> KB search (public and internal articles) for “{safe(query, 200)}”:"
+    if not passages:
+        return cut(head + "\nnothing matched", THREAD_POST_MAX)
+    lines = [head]
+    for p in passages:
+        mark = " · _internal: for agents, do not quote to the customer_" if getattr(p, "internal", False) else ""
+        snippet = " ".join(str(p.text).split())
+        lines.append(f"• {_kb_link(p.title, p.url)}{mark}\n> {safe(snippet, KB_SEARCH_SNIPPET)}")
+    return cut("\n".join(lines), THREAD_POST_MAX)
 
 
 def agent_note(user: str, text: str) -> str:

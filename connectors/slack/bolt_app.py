@@ -7,7 +7,7 @@ whatever they have to say in Slack is queued, never posted inline.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -23,6 +23,8 @@ from connectors.slack.outbox import SlackOutbox
 from connectors.slack.sink import SlackSink
 from connectors.slack.text import is_internal_note, slack_to_plain
 
+from retrieval.passage import Passage
+
 log = logging.getLogger(__name__)
 
 EVENT_DEDUPE_TTL_S = 3600  # Slack retries an event for about 5 minutes
@@ -32,9 +34,13 @@ HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
 
 
 def build_slack_app(settings: Settings, store: ConversationStore, handoff: Handoff, outbox: SlackOutbox,
-                    *, client: WebClient | None = None, process_before_response: bool = False) -> App:
+                    *, client: WebClient | None = None, process_before_response: bool = False,
+                    search: Callable[[str], Sequence[Passage]] | None = None) -> App:
     """The Bolt app. Socket Mode when settings.slack_app_token is set, else HTTP (needs the
-    signing secret). The token is checked lazily, so the app starts even while Slack is down."""
+    signing secret). The token is checked lazily, so the app starts even while Slack is down.
+
+    search: the agent-side KB search behind the case message's "Search KB" button (public and
+    internal articles); by default the configured index, opened on the first click."""
     socket_mode = bool(settings.slack_app_token)
     if not socket_mode and not settings.slack_signing_secret:
         raise SlackConfigError("Slack over HTTP needs CONCIERGE_SLACK_SIGNING_SECRET (Basic Information > "
@@ -82,6 +88,29 @@ def build_slack_app(settings: Settings, store: ConversationStore, handoff: Hando
     for action_id in bk.CASE_ACTIONS:
         app.action(action_id)(on_button)
 
+    searcher: list[Callable[[str], Sequence[Passage]]] = [search] if search is not None else []
+
+    @app.action(bk.ACTION_KB_SEARCH)
+    def on_kb_search(ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+        ack()
+        case_id = str(action.get("value") or "")
+        user = (body.get("user") or {}).get("id") or "unknown"
+        packet = store.packet(case_id)
+        if packet is None:
+            return
+        conv = store.get(packet.conversation_id)
+        said = [t.text for t in (conv.turns if conv is not None else []) if t.role == "user" and t.text]
+        query = said[-1] if said else packet.summary  # stored redacted, as the packet is
+        try:
+            if not searcher:
+                searcher.append(_index_search(settings))
+            passages = list(searcher[0](query))
+        except Exception as exc:  # noqa: BLE001 - say so in the thread, never fail the click
+            log.warning("slack: KB search on %s failed: %s", case_id, exc)
+            outbox.thread_post(case_id, bk.agent_note(user, f"KB search failed ({type(exc).__name__})"))
+            return
+        outbox.thread_post(case_id, bk.kb_search_post(user, query, passages))
+
     @app.event("message")
     def on_message(event: dict[str, Any]) -> None:
         thread_ts, ts = event.get("thread_ts"), event.get("ts")
@@ -112,3 +141,11 @@ def build_slack_app(settings: Settings, store: ConversationStore, handoff: Hando
         announce(conv)
 
     return app
+
+
+def _index_search(settings: Settings) -> Callable[[str], Sequence[Passage]]:
+    """The configured index searched as the agent (internal articles included, marked)."""
+    from agent.factory import build_index, make_embedder
+
+    index = build_index(settings, make_embedder(settings))
+    return lambda query: index.search(query, k=5, audience="agent").passages
