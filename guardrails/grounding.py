@@ -612,10 +612,25 @@ class _Verdict:
     borderline: bool = False
 
 
+def _head(view: _PassageView) -> set[str]:
+    """The passage's title line ("Gift cards > Buying a gift card"): context for every sentence.
+    A first line that is a sentence of its own is no title."""
+    first = view.sentences[0]
+    return set() if first.text.rstrip().endswith((".", "!", "?")) else first.vocab
+
+
 def _near(view: _PassageView, k: int) -> set[str]:
     """Vocabulary a statement is read with: the passage's first line, the sentence before, itself."""
-    out = view.sentences[0].vocab | view.sentences[k].vocab | view.sentences[k].lead
+    out = _head(view) | view.sentences[k].vocab | view.sentences[k].lead
     return out | view.sentences[k - 1].vocab if k > 0 else out
+
+
+def _pair(view: _PassageView, k: int) -> set[str]:
+    """A sentence and the next one, with the line introducing it and the passage's first line."""
+    out = _head(view) | view.sentences[k].vocab | view.sentences[k].lead
+    if k > 0 and len(view.sentences[k - 1].tokens) <= 4:
+        out = out | view.sentences[k - 1].vocab  # a label before it ("Regulatory fee.")
+    return out | view.sentences[k + 1].vocab if k + 1 < len(view.sentences) else out
 
 
 def _concentration(words: set[str], view: _PassageView) -> float:
@@ -626,7 +641,7 @@ def _concentration(words: set[str], view: _PassageView) -> float:
         return 1.0
     if not view.sentences:
         return 0.0
-    head = view.sentences[0].vocab
+    head = _head(view)
     best = 0
     for k in range(len(view.sentences)):
         window = head | view.sentences[k].vocab | view.sentences[k].lead
@@ -677,6 +692,12 @@ def _judge(sentence: str, view: _PassageView) -> _Verdict:
         lacking = sorted(w for w in a_words if not w.startswith("#") and w not in view.vocab)
         if lacking and len(lacking) / len(a_words) >= 0.5 and (len(lacking) >= 2 or len(a_words) <= 2):
             return fail(f"adds a claim the passage does not make: {', '.join(lacking[:4])}")
+        # a clause says one thing: its words that are particular to one or two statements of
+        # the passage come from one place (a sentence and the next, with the title line), not
+        # from statements apart ("digital gift cards in stores")
+        known = {w for w in a_words if not w.startswith("#") and 0 < view.sdf.get(w, 0) <= 2}
+        if len(known) >= 2 and not any(known <= _pair(view, k) for k in range(len(view.sentences))):
+            return fail("combines words from different statements of the passage")
         u = _best_clause(view, a_words)
         if u is None:
             continue
@@ -743,7 +764,8 @@ def _judge(sentence: str, view: _PassageView) -> _Verdict:
             known = scope & view.vocab
             if known:
                 return any((known & sent.denied or known & sent.negated)
-                           and clause_words <= sent.vocab | sent.lead for sent in view.sentences)
+                           and clause_words <= _head(view) | sent.vocab | sent.lead | sent.numbers
+                           for sent in view.sentences)
             return any(view.sentences[k].negations or view.sentences[k].negative for k in best)
 
         if scopes and not all(supported_negation(scope, words) for scope, words in zip(scopes, scope_clause)):
@@ -764,14 +786,19 @@ def _judge(sentence: str, view: _PassageView) -> _Verdict:
     return verdict
 
 
-def _quoted(tokens: list[str], view: _PassageView) -> bool:
-    """Word for word a stretch of the passage (a sentence, a heading, joined list items)."""
+def _quoted(tokens: list[str], view: _PassageView, sentence: str = "") -> bool:
+    """Word for word a stretch of the passage (a sentence, a heading, joined list items), or
+    pieces that each are (list items joined with '. ' the splitter did not cut at)."""
     if not tokens:
         return False
     joined = " " + " ".join(tokens) + " "
-    if joined not in view.stream:
-        return False
-    return len(tokens) >= MIN_QUOTE_TOKENS or any(s.tokens == tokens for s in view.sentences)
+    if joined in view.stream:
+        return len(tokens) >= MIN_QUOTE_TOKENS or any(s.tokens == tokens for s in view.sentences)
+    pieces = [_tokens(p) for p in re.split(r"(?<=[.!?;:])\s+", sentence)] if sentence else []
+    pieces = [p for p in pieces if p]
+    return len(pieces) > 1 and all(" " + " ".join(p) + " " in view.stream and
+                                   (len(p) >= MIN_QUOTE_TOKENS or any(s.tokens == p for s in view.sentences))
+                                   for p in pieces)
 
 
 def check_grounding(reply: str, passages: list[str], embed: Embed | None = None) -> GroundingResult:
@@ -793,7 +820,7 @@ def check_grounding(reply: str, passages: list[str], embed: Embed | None = None)
         if not views:
             results.append(SentenceSupport(text=sentence, supported=False, why="no passage to cite"))
             continue
-        quoted = next((i for i, v in enumerate(views) if _quoted(tokens, v)), None)
+        quoted = next((i for i, v in enumerate(views) if _quoted(tokens, v, sentence)), None)
         if quoted is not None:
             results.append(SentenceSupport(text=sentence, supported=True, coverage=1.0, source=quoted,
                                            why="quoted"))
