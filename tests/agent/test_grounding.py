@@ -110,3 +110,17 @@ def test_challenge_subset_from_the_sample_kb_holds_the_line(embedder):
     assert result["n_perturbed"] >= 60 and result["n_faithful"] >= 40
     assert result["catch_rate"] >= 0.90, result["misses"]
     assert result["faithful_pass_rate"] >= 0.90, result["misses"]
+
+
+def test_the_swapped_gift_card_reply_fails_against_the_sample_kb():
+    """The reply a scripted chat model got through the old gate, against the real sample KB chunk
+    (digital cards online, physical cards in stores, in different sentences)."""
+    from bench.grounding import ROOT, load_chunks, passages_for
+
+    passages = passages_for(load_chunks(ROOT / "knowledge" / "sample"), "gift-cards",
+                            "Digital gift cards are available from")
+    assert passages
+    swapped = check_grounding("Physical gift cards are sold online and digital gift cards in stores.", passages)
+    assert not swapped.ok
+    assert not check_grounding("Yes, we do that for free.", passages).ok
+    assert check_grounding("Physical gift cards are sold in Brightwave stores.", passages).ok
