@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from functools import lru_cache
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -204,6 +205,7 @@ _IRREGULAR = {
 }
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     """Crude suffix stripping so 'refunds'/'refunded'/'refunding' meet 'refund' (and 'use'/'used')."""
     if word in _FACT_WORDS or word.isupper():
@@ -228,6 +230,12 @@ def _normalise_number(token: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
+    return list(_tokens_of(text))
+
+
+@lru_cache(maxsize=32768)
+def _tokens_of(text: str) -> tuple[str, ...]:
+    """Words of a text, memoised: KB sentences come back turn after turn."""
     text = _URL_RE.sub(" ", text).replace("’", "'")
     text = re.sub(r"(\d)([a-zA-Z])", r"\1 \2", text)  # '5pm' -> '5 pm'
     out = []
@@ -237,9 +245,10 @@ def _tokens(text: str) -> list[str]:
         # an acronym ('US', 'EU', 'PIN') is a name, not the word it spells
         out.append(t if len(t) > 1 and t.isupper() and t.isalpha() and low not in _NEGATIONS
                    and low not in ("i", "a", "ok") else low)
-    return out
+    return tuple(out)
 
 
+@lru_cache(maxsize=32768)
 def _fold(text: str) -> str:
     """Fact-carrying phrases folded to one token ('free of charge' -> 'free')."""
     for pattern, repl in _FOLDS:
