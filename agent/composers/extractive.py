@@ -25,11 +25,19 @@ MAX_STEPS_CHARS = 700  # a numbered list is quoted whole up to this length
 PASSAGES_CONSIDERED = 3
 # A second sentence of the chosen passage joins the reply when the selector rates it at least
 # this share of the best one's probability (softmax over the candidates).
-EXTRA_SHARE = 0.5
+EXTRA_SHARE = 0.35
+# How much better (in selector score, log-odds) a sentence of another document must be to take
+# the reply away from the retriever's first document.
+DOC_SWITCH_MARGIN = 1.0
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _LEANS_BACK = re.compile(r"(this|that|these|those|it|they|then|after that|otherwise|or|also)\b", re.IGNORECASE)
 _POINTER = re.compile(r"\b(see|shown|listed|described|explained|covered|mentioned)\s+(above|below|under|in|on)\b|"
                       r"\bthe same (link|page|button|steps|form)\b|^\(?see\b", re.IGNORECASE)
+_SEE_ARTICLE = re.compile(r"\b[Ss]ee (?:the )?[A-Z][a-z]+")  # "see Munchbox+ membership": an article's title
+
+
+def _points_elsewhere(sentence: str) -> bool:
+    return bool(_POINTER.search(sentence) or _SEE_ARTICLE.search(sentence))
 
 
 def _terminated(sentence: str) -> str:
@@ -124,7 +132,18 @@ class ExtractiveComposer:
         passages, pool, scores = self.select(request)
         if not pool:
             raise ComposerError("no usable sentence in the retrieved passages")
+        # A sentence that only points elsewhere ("..., see International shipping") never leads a
+        # reply: the customer asked for the thing, not for where it is written.
+        scores = np.where([_points_elsewhere(c.text) for c in pool], scores - 100.0, scores)
         best = int(np.argmax(scores))
+        # The retriever weighs more than one sentence can (BM25 over the whole chunk, FAQ
+        # questions, the conversation): its first document keeps the reply unless a sentence of
+        # another one is clearly the better answer.
+        lead = [n for n in range(len(pool)) if passages[pool[n].passage].doc_id == passages[0].doc_id]
+        if lead:
+            lead_best = max(lead, key=lambda n: scores[n])
+            if scores[best] - scores[lead_best] < DOC_SWITCH_MARGIN:
+                best = lead_best
         passage = passages[pool[best].passage]
         own = [n for n in range(len(pool)) if pool[n].passage == pool[best].passage]
         if self.is_faq(passage):
@@ -168,7 +187,7 @@ class ExtractiveComposer:
         for n in sorted(own, key=lambda i: -scores[i]):
             if len(chosen) >= MAX_SENTENCES:
                 break
-            if n in chosen or _POINTER.search(pool[n].text):
+            if n in chosen or _points_elsewhere(pool[n].text):
                 continue  # a sentence that only points elsewhere adds nothing to a reply
             follows = pool[n].position == pool[best].position + 1 and pool[best].text.endswith(":")
             if share[n] >= EXTRA_SHARE or follows:

@@ -36,6 +36,7 @@ very really much many more most such only own same other each all both few one o
 okay want need know like""".split())
 
 
+@lru_cache(maxsize=50000)
 def _stem(word: str) -> str:
     """Crude suffix stripping so 'refunds'/'refunded'/'refunding' meet 'refund'."""
     for suffix, repl in (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
@@ -150,7 +151,7 @@ def candidate_pool(passages: Sequence[Passage]) -> list[Candidate]:
     pool: list[Candidate] = []
     seen: set[str] = set()
     for pi, passage in enumerate(passages):
-        for sentence in reply_candidates(passage):
+        for sentence in _candidates(passage.title, passage.text):
             key = " ".join(_WORD_RE.findall(sentence.text.lower()))
             if key in seen:
                 continue
@@ -158,6 +159,12 @@ def candidate_pool(passages: Sequence[Passage]) -> list[Candidate]:
             # An FAQ record is judged by its question: that is what it answers.
             pool.append(Candidate(pi, sentence, passage.title if is_faq(passage) else sentence.text))
     return pool
+
+
+@lru_cache(maxsize=4096)
+def _candidates(title: str, text: str) -> tuple[ReplySentence, ...]:
+    """Reply sentences of one chunk, split once per process (chunks recur from turn to turn)."""
+    return tuple(reply_candidates(Passage(doc_id="", chunk_id="", title=title, text=text, score=0.0)))
 
 
 def _entities(question: str) -> set[str]:
@@ -208,7 +215,7 @@ def features(question: str, pool: Sequence[Candidate], passages: Sequence[Passag
                              in_passage, low)
     overlaps = np.zeros(n, dtype=np.float32)
     for i, cand in enumerate(pool):
-        c_terms = set(terms(cand.key))
+        c_terms = _sentence_facts(cand.key)[0]
         hits = q_terms & c_terms
         overlaps[i] = sum(idf(t) for t in hits) / q_weight
         x[i, col["idf_hits"]] = math.log1p(sum(idf(t) for t in hits))
@@ -221,20 +228,17 @@ def features(question: str, pool: Sequence[Candidate], passages: Sequence[Passag
         passage = passages[cand.passage]
         text = cand.text
         heading, title_terms, in_passage, _ = heading_cache[cand.passage]
-        s_terms = set(terms(text))
+        s_terms, states, flags = _sentence_facts(text)
         x[i, col["heading"]] = heading
         x[i, col["title_restate"]] = len(s_terms & title_terms) / len(s_terms) if s_terms else 0.0
         if entities:
             low = text.lower()
             x[i, col["entity_agree"]] = sum(1 for e in entities if e in low) / len(entities)
             x[i, col["entity_in_passage"]] = in_passage
-        for t, (name, rx) in enumerate(_S_TYPES.items()):
-            states = 1.0 if rx.search(text) else 0.0
-            x[i, col[f"states_{name}"]] = states
-            x[i, col[f"match_{name}"]] = states * q_types[t]
-        x[i, col["has_number"]] = 1.0 if _NUMBER_RE.search(text) else 0.0
-        x[i, col["pointer"]] = 1.0 if _POINTER_RE.search(text) else 0.0
-        x[i, col["intro"]] = 1.0 if _INTRO_RE.search(text) else 0.0
+        for t, name in enumerate(_S_TYPES):
+            x[i, col[f"states_{name}"]] = states[t]
+            x[i, col[f"match_{name}"]] = states[t] * q_types[t]
+        x[i, col["has_number"]], x[i, col["pointer"]], x[i, col["intro"]] = flags
         x[i, col["first_in_passage"]] = 1.0 if cand.position == 0 else 0.0
         x[i, col["first_chunk"]] = 1.0 if passage.chunk_id.endswith("::0") else 0.0
         x[i, col["position"]] = math.log1p(cand.position)
@@ -250,6 +254,15 @@ def features(question: str, pool: Sequence[Candidate], passages: Sequence[Passag
         x[i, col["item"]] = 1.0 if cand.sentence.item else 0.0
         x[i, col["faq"]] = 1.0 if is_faq(passage) else 0.0
     return x
+
+
+@lru_cache(maxsize=20000)
+def _sentence_facts(text: str) -> tuple[frozenset[str], tuple[float, ...], tuple[float, float, float]]:
+    """What a KB sentence states, whatever the question: computed once per sentence."""
+    states = tuple(1.0 if rx.search(text) else 0.0 for rx in _S_TYPES.values())
+    flags = (1.0 if _NUMBER_RE.search(text) else 0.0, 1.0 if _POINTER_RE.search(text) else 0.0,
+             1.0 if _INTRO_RE.search(text) else 0.0)
+    return frozenset(terms(text)), states, flags
 
 
 @dataclass
