@@ -248,8 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, required=True, help="the dev data folder (../shared/data)")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--cache", type=Path, default=None, help="reuse/keep built features here (.npz)")
-    parser.add_argument("--l2", type=float, default=1.0)
-    parser.add_argument("--brand-weight", type=float, default=5.0,
+    parser.add_argument("--l2", type=float, default=0.1)
+    parser.add_argument("--brand-weight", type=float, default=10.0,
                         help="weight of one brand question against one doc2dial question")
     parser.add_argument("--eval-only", action="store_true")
     args = parser.parse_args(argv)
