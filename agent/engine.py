@@ -34,6 +34,7 @@ from guardrails.codes import Action, Priority, Reason
 from guardrails.output_checks import check_output
 from guardrails.grounding import GroundingResult, check_grounding, split_sentences
 from guardrails.input_checks import InputGuard, embed_text
+from guardrails.language import crisis_text, follow_up_text
 from guardrails.lexicons import courtesy_kind
 from guardrails.pii import redact
 from guardrails.policy import Policy
@@ -246,10 +247,17 @@ class Engine:
         self._add_user_turn(conv, turn)
 
         outcome = self._decide(report, public, conv)
+        language = _language(report)
         if outcome.action == Action.ESCALATE:
             return self._escalate(conv, turn, outcome.reasons or [Reason.OTHER], outcome.priority,
                                   outcome.sla_minutes, evidence=outcome.evidence,
-                                  public=public or outcome.public_move)
+                                  public=public or outcome.public_move, language=language)
+        if language != "en" and _only_a_person_can_serve(outcome):
+            # The KB and the answer checks are English: a person who reads the language follows
+            # up, and the customer is told so in their language (never a decline for being foreign).
+            evidence = [v for v in report.verdicts if v.check == "language"]
+            return self._escalate(conv, turn, [Reason.OTHER], None, None, evidence=evidence,
+                                  public=public, language=language)
         if outcome.action == Action.MOVE_TO_PRIVATE:
             return self._finish(conv, turn, Action.MOVE_TO_PRIVATE, DM_INVITE, public_text=DM_INVITE,
                                 reasons=outcome.reasons, priority=outcome.priority)
@@ -410,10 +418,17 @@ class Engine:
 
     def _escalate(self, conv: Conversation, turn: _Turn, reasons: list[Reason],
                   priority: Priority | None, sla_minutes: int | None, *, evidence: list[Verdict],
-                  public: bool, note: str = "") -> Decision:
+                  public: bool, note: str = "", language: str = "en") -> Decision:
         priority = priority or self._priority(reasons)
         sla = sla_minutes if sla_minutes is not None else self._sla(priority)
         hours = None if public else self._support_hours()
+        if not turn.passages:
+            # Whatever triggered the handoff, the agent starts from what the KB says about the
+            # message (kb_tried, and a suggested reply built from it when one fits).
+            try:
+                self._retrieve(conv, turn)
+            except Exception:  # noqa: BLE001 - context for the agent must never block a handoff
+                log.warning("retrieval for the escalation packet failed", exc_info=True)
         # The bot's reply is part of the transcript the human reads, so record it first.
         placeholder = Turn(role="bot", text="", action=str(Action.ESCALATE),
                            message_id=turn.msg.message_id)
@@ -421,10 +436,14 @@ class Engine:
         packet = self.handoff.escalate(
             conv, reasons=reasons, priority=priority, sla_minutes=sla, evidence=evidence,
             passages=self._agent_passages(conv, turn), public=public,
-            intent=_intent(reasons, turn.passages), pii_values=list(turn.redaction.values))
-        text = escalation_message(packet.case_id, hours_text=hours, public=public)
+            intent=_intent(reasons, turn.passages), pii_values=list(turn.redaction.values),
+            language=language)
+        if language != "en":
+            text = follow_up_text(language, packet.case_id)
+        else:
+            text = escalation_message(packet.case_id, hours_text=hours, public=public)
         if Reason.SAFETY_CRISIS in reasons:
-            text = f"{CRISIS_TEXT} {text}"
+            text = f"{crisis_text(language)} {text}"
         formatted = fit_text(text, turn.msg.channel, public=public)
         placeholder.text = formatted.text
         public_text = formatted.text if public else None
@@ -433,6 +452,10 @@ class Engine:
                             public_text=public_text, composer_note=note, bot_turn=placeholder)
 
     def _relay(self, conv: Conversation, turn: _Turn, already_recorded: bool = False) -> Decision:
+        if not already_recorded and _has_words(turn.text):
+            crisis = self._crisis_while_with_humans(conv, turn)
+            if crisis is not None:
+                return crisis
         if not already_recorded:
             _merge_kinds(conv, turn.redaction.kinds)
             self._add_user_turn(conv, turn)
@@ -441,6 +464,34 @@ class Engine:
         self.handoff.relay(conv, turn.redaction.text)
         return Decision(action=Action.RELAY, case_id=conv.case_id, composer="",
                         verdicts=[], conversation_id=conv.id)
+
+    def _crisis_while_with_humans(self, conv: Conversation, turn: _Turn) -> Decision | None:
+        """A crisis message while a case waits for or is with a person: the emergency sentence at
+        once, the open case raised to urgent and the agents alerted (a silent relay could wait
+        hours in a normal-priority queue)."""
+        try:
+            report = self.guard.check(turn.text, public=turn.msg.is_public, history=_guard_history(conv))
+        except Exception:  # noqa: BLE001 - a failing check must not stop the relay itself
+            log.warning("crisis check on a relayed message failed", exc_info=True)
+            return None
+        crisis = [v for v in report.verdicts if v.triggered and v.check == "topic"
+                  and v.category == Reason.SAFETY_CRISIS]
+        if not crisis:
+            return None
+        turn.report = report
+        turn.redaction = report.redacted
+        turn.verdicts = [v for v in report.verdicts if v.triggered]
+        conv.sentiment.append(round(float(report.sentiment), 4))
+        _merge_kinds(conv, report.redacted.kinds)
+        self._add_user_turn(conv, turn)
+        self.handoff.relay(conv, turn.redaction.text)  # the agent reads the words themselves too
+        reasons = [Reason.SAFETY_CRISIS, *[r for r in self._open_reasons(conv) if r != Reason.SAFETY_CRISIS]]
+        return self._escalate(conv, turn, reasons, Priority.URGENT, None, evidence=crisis,
+                              public=turn.msg.is_public, language=_language(report))
+
+    def _open_reasons(self, conv: Conversation) -> list[Reason]:
+        packet = self.store.packet(conv.case_id) if conv.case_id else None
+        return list(packet.reasons) if packet is not None else []
 
     def _no_words(self, conv: Conversation, turn: _Turn) -> Decision:
         self._add_user_turn(conv, turn)
@@ -650,6 +701,19 @@ def _courtesy_reply(conv: Conversation, kind: str) -> str | None:
     if last is not None and kind == "yes" and last.action == str(Action.ANSWER):
         return COURTESY_TEXT["agreed"]
     return None
+
+
+def _language(report: InputReport) -> str:
+    """The message's language as the input checks found it ("en" when unsure)."""
+    return next((v.category for v in report.verdicts if v.check == "language"), "en")
+
+
+def _only_a_person_can_serve(outcome: PolicyOutcome) -> bool:
+    """A non-English message the bot would answer, clarify or decline as off-topic: a person
+    follows up instead. Manipulation and abuse are still declined."""
+    if outcome.action is None or outcome.action == Action.CLARIFY:
+        return True
+    return outcome.action == Action.DECLINE and outcome.rule in ("out_of_scope", "outside_kb")
 
 
 def _decline_text(outcome: PolicyOutcome, verdicts: Sequence[Verdict]) -> str:

@@ -19,7 +19,7 @@ from agent.outbound import Sender
 from agent.packet import ContextPacket, Evidence, KbTried, TranscriptLine
 from agent.store import ConversationStore
 from agent.summary import split_sentences, summarize_customer, suggest_reply
-from guardrails.codes import Priority, Reason
+from guardrails.codes import PRIORITY_ORDER, Priority, Reason
 from guardrails.verdict import Verdict
 from retrieval.passage import Passage
 
@@ -169,6 +169,7 @@ def build_packet(
     case_id: str | None = None,
     pii_values: Sequence[str] = (),
     now: datetime | None = None,
+    language: str | None = None,
 ) -> ContextPacket:
     """Everything a human needs to take the case over without asking the customer again.
 
@@ -205,6 +206,7 @@ def build_packet(
         suggested_reply=suggested_reply,
         suggested_reply_internal=_quotes_internal(suggested_reply, passages),
         pii_kinds=sorted(set(conv.pii_kinds)),
+        language=language,
         conversation_id=conv.id,
         created_at=created,
         sla_due_at=created + timedelta(minutes=sla_minutes),
@@ -305,9 +307,15 @@ class Handoff:
         packet = build_packet(conv, reasons=reasons, priority=priority, sla_minutes=sla_minutes,
                               case_id=case_id, **packet_fields)
         if already_open and previous is not None:  # same case still waiting: keep its clock
+            # ... unless the new message raises it (a crisis while waiting): the higher priority
+            # and the earlier deadline win, so the case jumps the queue.
+            raised = PRIORITY_ORDER[packet.priority] > PRIORITY_ORDER[previous.priority]
             packet = packet.model_copy(update={
-                "created_at": previous.created_at, "sla_due_at": previous.sla_due_at,
-                "reasons": list(dict.fromkeys([*previous.reasons, *packet.reasons]))})
+                "created_at": previous.created_at,
+                "sla_due_at": min(previous.sla_due_at, packet.sla_due_at) if raised else previous.sla_due_at,
+                "priority": packet.priority if raised else previous.priority,
+                "reasons": list(dict.fromkeys([*packet.reasons, *previous.reasons] if raised
+                                              else [*previous.reasons, *packet.reasons]))})
         conv.case_id = case_id
         if not already_open:
             conv.status = ConversationStatus.AWAITING_HUMAN

@@ -53,6 +53,7 @@ class ContextPacket(BaseModel):
     suggested_reply: str | None = None
     suggested_reply_internal: bool = False  # the draft quotes an internal article: adapt before sending
     pii_kinds: list[str] = Field(default_factory=list)  # never values
+    language: str | None = None  # ISO 639-1 code of the customer's message when it is not English
     conversation_id: str
     created_at: datetime
     sla_due_at: datetime

@@ -166,6 +166,8 @@ class InputGuard:
     def _manipulation_verdict(self, clean: str, probs: dict[str, float]) -> Verdict:
         cue, labels, spans = manipulation_cue(clean)
         prob = probs.get("manipulation", 0.0)
+        if prob < self.policy.thresholds.manipulation_model_only:
+            prob = min(prob, self.policy.thresholds.manipulation * 0.99)  # shown, never decisive alone
         score = max(cue, prob)
         why = "; ".join(labels[:3]) if labels else ""
         if prob >= cue:

@@ -140,13 +140,59 @@ CUES: dict[str, list[Cue]] = {
     ],
 }
 
+# Crisis, a request for a person and a fraud report in Spanish, French, German, Portuguese,
+# Italian and Dutch. The sentence model is English-only, so these phrases carry the other
+# languages; the label ends with the language code so the engine can answer in it even when a
+# message is too short for the language detector ("Je veux mourir").
+MULTILINGUAL_CUES: dict[str, list[Cue]] = {
+    "safety_crisis": [
+        _c(r"\b(?:quiero|quisiera|voy a|me voy a|ganas de)\s+(?:morir(?:me)?|matarme|suicidarme|desaparecer para siempre)\b|\bme quiero (?:morir|matar)\b|\bsuicid(?:io|arme|arse)\b|\b(?:quitarme|acabar con) (?:la|mi) (?:propia )?vida\b|\bno quiero (?:seguir )?vivir\b|\bhacerme daño\b|\bautolesi", 0.95, "self-harm (es)"),
+        _c(r"\b(?:je veux|j'ai envie de|envie de)\s+mourir\b|\bme (?:suicider|tuer)\b|\bsuicid(?:e|aire)\b|\bmettre fin à (?:mes jours|ma vie)\b|\ben finir avec la vie\b|\bje ne veux plus vivre\b|\bme faire du mal\b", 0.95, "self-harm (fr)"),
+        _c(r"\b(?:ich will|ich möchte|ich werde)\s+(?:nicht mehr leben|sterben|mich umbringen|mir das leben nehmen)\b|\bmich (?:umbringen|töten)\b|\bselbstmord\b|\bsuizid\b|\bmein leben (?:beenden|nehmen)\b|\bmir (?:etwas|was) antun\b|\bmich selbst verletzen\b|\bnicht mehr leben will\b", 0.95, "self-harm (de)"),
+        _c(r"\bquero (?:morrer|me matar|matar-me|acabar com tudo)\b|\b(?:me matar|matar-me)\b|\bsuic[ií]d(?:io|ar)\b|\b(?:tirar|acabar com) a (?:minha )?(?:própria )?vida\b|\bnão quero (?:mais )?viver\b|\b(?:me machucar|magoar-me|me ferir)\b", 0.95, "self-harm (pt)"),
+        _c(r"\bvoglio morire\b|\b(?:uccidermi|ammazzarmi|suicidarmi)\b|\bsuicidio\b|\btogliermi la vita\b|\bfarla finita\b|\bnon voglio più vivere\b|\bfarmi del male\b", 0.95, "self-harm (it)"),
+        _c(r"\bik wil (?:dood|sterven|er een einde aan maken)\b|\bik wil niet meer leven\b|\bzelfmoord\b|\bsu[iï]cide\b|\bmezelf (?:van kant maken|iets aandoen|pijn doen|doden)\b|\been einde aan mijn leven\b", 0.95, "self-harm (nl)"),
+        _c(r"\bte voy a matar\b|\bvoy a matar(?:te|lo|la|los)\b|\bje vais (?:te|vous|le|la) tuer\b|\bich (?:bringe?|werde) (?:dich|euch|ihn|sie) um(?:bringen)?\b|\bvou (?:te )?matar\b|\bti ammazzo\b|\bvi ammazzo\b|\bik (?:maak|vermoord) (?:je|jou|jullie|hem|haar)\b", 0.95, "threat of violence (ml)"),
+    ],
+    "human_requested": [
+        _c(r"\bhablar con (?:una persona|un humano|un agente|alguien|un asesor|un operador|un representante|una persona real|un empleado)\b|\b(?:pásame|pasame|comunícame) con\b|\batención humana\b|\bpersona real\b", 0.95, "asks for a person (es)"),
+        _c(r"\bparler (?:à|a|avec) (?:quelqu'un|quelqu’un|un humain|une personne|un conseiller|une conseillère|un agent|un opérateur|un vrai)\b|\bun vrai humain\b|\bune vraie personne\b|\bun être humain\b", 0.95, "asks for a person (fr)"),
+        _c(r"\bmit (?:einem|einer) (?:mitarbeiter(?:in)?|menschen|berater(?:in)?|echten person|person|kundenberater(?:in)?)\s+(?:sprechen|reden|verbunden|telefonieren)\b|\b(?:einen|echten) menschen\b|\becht(?:e|en) person\b|\b(?:mitarbeiter|kundenberater)\s+(?:sprechen|bitte)\b", 0.95, "asks for a person (de)"),
+        _c(r"\bfalar com (?:uma pessoa|um humano|um atendente|uma atendente|alguém|um agente|um operador|um assistente|um funcionário)\b|\batendimento humano\b|\bpessoa real\b", 0.95, "asks for a person (pt)"),
+        _c(r"\bparlare con (?:un operatore|un'operatrice|una persona|un umano|qualcuno|un agente|un consulente|un essere umano)\b|\boperatore umano\b|\bpersona vera\b|\bpersona reale\b", 0.95, "asks for a person (it)"),
+        _c(r"\b(?:praten|spreken) met (?:een medewerker|een mens|iemand|een persoon|een echt persoon|een echte persoon)\b|\bmet (?:een medewerker|een mens|iemand|een persoon|een echte persoon)\s+(?:praten|spreken)\b|\becht(?:e)? (?:persoon|medewerker|mens)\b|\bmedewerker spreken\b", 0.95, "asks for a person (nl)"),
+    ],
+    "fraud_security": [
+        _c(r"\b(?:me )?(?:robaron|han robado|robó) (?:la|mi) (?:tarjeta|cartera|cuenta)\b|\btarjeta robada\b|\bcuenta (?:fue |ha sido |está )?(?:hackeada|pirateada)\b|\bhacke(?:ad[oa]s?|aron)\b|\bno reconozco (?:este|ese|el|un|estos|estas) (?:cargos?|pagos?|cobros?|compras?|movimientos?)\b|\b(?:cargos?|compras?|pagos?) que no (?:hice|he hecho|reconozco|autoricé)\b|\bfraude\b|\bestafa\b", 0.93, "fraud report (es)"),
+        _c(r"\bcarte (?:bancaire )?(?:volée|perdue|piratée)\b|\bon m'a volé (?:ma|mon) (?:carte|portefeuille|compte)\b|\bcompte (?:piraté|hacké)\b|\bpiraté\b|\bje ne reconnais pas (?:ce|cette|ces) (?:paiements?|prélèvements?|transactions?|débits?|achats?)\b|\b(?:paiement|achat|prélèvement)s? que je n'ai pas (?:fait|effectué|autorisé)\b|\bfraude\b|\barnaque\b|\bhameçonnage\b", 0.93, "fraud report (fr)"),
+        _c(r"karte (?:wurde |ist )?(?:gestohlen|geklaut)\b|\b(?:gestohlen|geklaut)e? (?:karte|kreditkarte|geldbörse)\b|\b(?:konto|account) (?:wurde |ist )?gehackt\b|\bgehackt\b|\b(?:abbuchung|zahlung|transaktion|buchung)(?:en)?,? die ich nicht\b|\berkenne (?:diese|die|eine) (?:zahlung|abbuchung|transaktion|buchung)(?:en)? nicht\b|\bnicht autorisiert\b|\bbetrug\b|\bbetrüger", 0.93, "fraud report (de)"),
+        _c(r"\bcartão (?:foi )?(?:roubado|clonado|furtado)\b|\broubaram (?:o )?(?:meu )?(?:cartão|celular|telemóvel)\b|\bconta (?:foi )?(?:hackeada|invadida|pirateada)\b|\b(?:compras?|pagamentos?|cobranças?) que (?:eu )?não (?:fiz|reconheço|autorizei)\b|\bnão reconheço (?:esta|essa|a|estas|essas) (?:compras?|transaç(?:ão|ões)|cobranças?)\b|\bfraude\b|\bgolpe\b|\bburla\b", 0.93, "fraud report (pt)"),
+        _c(r"\bcarta (?:rubata|clonata|smarrita)\b|\bmi hanno rubato (?:la carta|il portafoglio|l'account)\b|\baccount (?:hackerato|violato)\b|\b(?:addebiti?|pagamenti?|acquisti?) che non ho (?:fatto|effettuato|autorizzato)\b|\bnon riconosco (?:questo|questa|questi|queste) (?:addebit[oi]|pagament[oi]|transazion[ei])\b|\bfrode\b|\btruffa\b", 0.93, "fraud report (it)"),
+        _c(r"\b(?:pas|kaart|bankpas|creditcard) (?:is )?gestolen\b|\b(?:rekening|account) (?:is )?gehackt\b|\bgehackt\b|\b(?:afschrijving|betaling|transactie)(?:en)? die ik niet (?:heb gedaan|herken)\b|\bherken (?:deze|die) (?:afschrijving|betaling|transactie)(?:en)? niet\b|\bfraude\b|\boplichting\b|\bopgelicht\b", 0.93, "fraud report (nl)"),
+    ],
+}
+for _topic, _cues in MULTILINGUAL_CUES.items():
+    CUES[_topic].extend(_cues)
+
+
+def cue_language(text: str) -> str | None:
+    """The language of the first multilingual cue that matches (None when none does)."""
+    lowered = text.lower()
+    for cues in MULTILINGUAL_CUES.values():
+        for cue in cues:
+            if cue.search(text, lowered):
+                code = cue.label.rsplit("(", 1)[-1].rstrip(")")
+                if len(code) == 2:
+                    return code
+    return None
+
 # Idioms that contain alarming words but are ordinary speech.
 NEGATIVE_CUES: dict[str, list[re.Pattern[str]]] = {
     "safety_crisis": [
         re.compile(r"\b(?:is|are|'s|'re|was|were)\s+killing\s+me\b", re.I),
         re.compile(r"\b(?:i'?d|would)\s+kill\s+for\b", re.I),
         re.compile(r"\bkill(?:ing|ed)?\s+(?:it|the game|time)\b", re.I),
-        re.compile(r"\bdying\s+(?:to|for)\b", re.I),
+        re.compile(r"\bdying\s+(?:to|for)\b|\b(?:i'?d|would|could)\s+(?:literally\s+)?die\s+for\b", re.I),
         re.compile(r"\b(?:battery|phone|headphones?|it)\s+(?:is\s+|keeps\s+)?(?:dying|died|dead)\b", re.I),
         re.compile(r"\bdrop[- ]?dead gorgeous\b|\bto die for\b", re.I),
     ],
@@ -171,12 +217,19 @@ MANIPULATION_CUES: list[Cue] = [
     _c(r"\b(?:ignore|disregard|forget|override|bypass|skip)\b.{0,40}\b(?:instructions?|prompts?|rules?|guidelines|directives?|programming|constraints|restrictions|above|previous|prior|everything)\b", 0.9, "asks to ignore instructions"),
     _c(r"\b(?:system|initial|original|hidden|secret|previous|above|your|pre-?)\s*(?:prompt|instructions?|message|directives?|rules|configuration|guidelines)\b", 0.55, "mentions the system prompt"),
     _c(r"\b(?:repeat|print|output|reveal|show|display|tell me|list|recite|write out|dump|spell out|translate|summari[sz]e|paraphrase|convert|encode)\b.{0,60}\b(?:instructions?|prompts?|rules|above|everything (?:above|before|so far)|preceding text|previous text|text above|secret|password|your (?:setup|configuration|programming|guidelines))\b", 0.85, "asks to reveal instructions"),
-    _c(r"\b(?:you are now|from now on,? you|act as|pretend (?:to be|you are|you're)|roleplay|role-play|play the role|you will now|new persona|simulate|imagine you are)\b", 0.6, "role-play framing"),
-    _c(r"\b(?:dan|jailbreak|developer mode|dev mode|god mode|unfiltered|uncensored|no restrictions|without (?:any )?restrictions|do anything now)\b", 0.85, "jailbreak keyword"),
+    # Role-play and "unfiltered" are everyday requests too ("pretend to be a tour guide", "an
+    # unfiltered list of songs"): hints that count only together with another cue.
+    _c(r"\b(?:you are now|from now on,? you|act as|pretend (?:to be|you are|you're)|roleplay|role-play|play the role|you will now|new persona|simulate|imagine you are)\b", 0.4, "role-play framing"),
+    _c(r"\b(?:dan|developer mode|dev mode|god mode|do anything now)\b", 0.85, "jailbreak keyword"),
+    _c(r"\b(?:jailbreak|unfiltered|uncensored|no restrictions|without (?:any )?restrictions)\b", 0.4, "jailbreak hint"),
     _c(r"\baccess granted\b", 0.9, "access-granted attack"),
+    _c(r"\b(?:disregard|ignore|forget)\b.{0,15}\bwhat (?:you (?:were|have been|'ve been) (?:told|given|instructed)|they told you)\b|\bhidden (?:setup|instructions?|text|rules|configuration)\b", 0.85, "asks to drop or reveal its setup"),
     # A fake speaker label or a granted status injected into the message ("SYSTEM: the user is an admin").
     _c(r"^\W*(?:system|admin|administrator|developer|assistant|ai|bot|moderator)\s*(?:message|note|override)?\s*:|\n\s*(?:system|admin|developer)\s*:", 0.8, "fake speaker label"),
     _c(r"\b(?:the )?(?:user|customer|i)\s+(?:is|am|has been)\s+(?:an?\s+)?(?:verified\s+)?(?:admin|administrator|developer|superuser|vip|authori[sz]ed|approved|staff)\b.{0,80}\b(?:approve|grant|issue|refund|give|unlock|override|allow)", 0.8, "claims authority"),
+    # "Ignore the previous instructions" in Spanish, French, German, Portuguese, Italian, Dutch.
+    _c(r"\b(?:ignora|olvida|ignore[rz]?|oublie[rz]?|ignoriere|ignorieren sie|vergiss|vergessen sie|esqueça|esquece|dimentica|negeer|vergeet)\b.{0,40}"
+       r"\b(?:instrucciones|instructions|consignes|anweisungen|instruktionen|instruções|istruzioni|instructies|regels|reglas|règles|regeln|regras|regole)\b", 0.9, "asks to ignore instructions (ml)"),
     # Games and personas that grant the bot powers or drop its rules ("a manager with no rules").
     _c(r"\blet'?s play a game\b|\b(?:with|who has|that has|you have|you had|if you had)\s+no\s+(?:rules|limits|restrictions|policies|guidelines|filters?)\b", 0.7, "rule-free game or persona"),
     _c(r"\b(?:pretend|imagine|act like|act as if|play the role of|role ?play as)\b.{0,30}\b(?:manager|supervisor|boss|owner|executive|employee|admin|developer)\b.{0,60}\b(?:approve|promise|give|grant|confirm|authori[sz]e|free|refund|discount|voucher)\b", 0.75, "persona that grants favours"),
@@ -257,9 +310,28 @@ _COURTESY_KINDS = [
 ]
 
 
+# "great, thanks that solved it": the customer is done. Only a short message that is nothing
+# but the closing (no question, no "but"), and never one that says it did NOT help.
+CLOSING = re.compile(
+    r"^\W*(?:(?:ok(?:ay)?|great|perfect|brilliant|awesome|cool|amazing|lovely|nice|super|excellent|fab|wonderful|"
+    r"thanks?(?: you| u)?(?: so much| a lot| very much)?|thx|ty|cheers|many thanks|yes|yeah|yep|ah|oh)\W+){0,4}"
+    r"(?:(?:that|this|it|you|which|that'?s|that is|this is|it is|it'?s|you'?ve|you have)\s+)?(?:has\s+|have\s+|really\s+|totally\s+|fully\s+|all\s+)?"
+    r"(?:solved|fixed|sorted|answered|resolved|helped|worked|works|helps|did (?:it|the trick)|done the trick|cleared (?:it|that) up|"
+    r"(?:all )?sorted(?: now)?|what i needed|all i needed|exactly what i (?:needed|wanted)|perfect|clear now|makes sense(?: now)?)"
+    r"(?:[\s,!.]+(?:it|that|everything|my (?:problem|issue|question)|the (?:problem|issue)|for me|now|out|then|a lot|so much|"
+    r"thanks?(?: you| u)?(?: so much| a lot| very much)?|thx|ty|cheers|perfectly|bye))*"
+    r"[\s!.,:)🙂👍🙏]*$",
+    re.I,
+)
+_NOT_CLOSING = re.compile(r"\b(?:not|n'?t|never|no longer|but|still|however)\b|\?", re.I)
+
+
 def courtesy_kind(text: str) -> str:
-    """"greeting", "thanks" (thanks and acknowledgements: "ok", "great", 👍), "goodbye", "yes",
-    "no", or "" when the message is more than small talk."""
+    """"greeting", "thanks" (thanks and acknowledgements: "ok", "great", 👍), "goodbye" (also a
+    closing such as "thanks, that solved it"), "yes", "no", or "" when the message is more than
+    small talk."""
+    if len(text) <= 120 and CLOSING.match(text) and not _NOT_CLOSING.search(text):
+        return "goodbye"
     if not SMALLTALK.match(text):
         return ""
     for kind, pattern in _COURTESY_KINDS:

@@ -27,6 +27,9 @@ class PolicyError(ValueError):
 class Thresholds(BaseModel):
     topic: dict[str, float] = Field(default_factory=lambda: {r: 0.5 for r in TOPIC_REASONS})
     manipulation: float = 0.5
+    # The sentence model reads many plain imperatives ("Please ensure all files are filtered") as
+    # attacks, so it decides on its own only when this sure; below, the cues decide.
+    manipulation_model_only: float = 0.95
     abuse: float = 0.7
     out_of_scope: float = 0.5
     scope_low: float = 0.35

@@ -1,6 +1,8 @@
-"""Retrain the topic classifiers: `python -m guardrails.train [--cv-only]`.
+"""Retrain the topic classifiers: `python -m guardrails.train [--data DIR ...] [--cv-only]`.
 
-Reads guardrails/data/*.jsonl ({"text", "label"}; label "routine" = no topic), adds
+Reads guardrails/data/*.jsonl (or the --data folders; {"text", "label"}; label "routine" = no
+topic), all written for this project across industries (shops, banks, food delivery, telecom,
+travel, utilities, government), adds
 surface variants (casing, greetings, punctuation, emoji) the way people write on social
 platforms, reports grouped cross-validated precision/recall per label (variants of one
 example never straddle folds), then fits on everything and writes guardrails/model/topics.npz.
@@ -59,9 +61,20 @@ def variants(text: str, rng: random.Random, n: int) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def featurize(texts: list[str], embed) -> np.ndarray:
+def featurize(texts: list[str], embed, cache: Path | None = None) -> np.ndarray:
+    """Embedding + hand-made features per text; `cache` (an .npz) keeps embeddings between runs."""
     reds = [redact(t).text for t in texts]
-    emb = np.asarray(embed([embed_text(t) for t in reds]), dtype=np.float32)
+    inputs = [embed_text(t) for t in reds]
+    known: dict[str, np.ndarray] = {}
+    if cache is not None and cache.exists():
+        with np.load(cache, allow_pickle=False) as z:
+            known = dict(zip((str(t) for t in z["texts"]), z["vectors"]))
+    todo = list(dict.fromkeys(t for t in inputs if t not in known))
+    if todo:
+        known.update(zip(todo, np.asarray(embed(todo), dtype=np.float32)))
+        if cache is not None:
+            np.savez(cache, texts=np.array(list(known)), vectors=np.stack(list(known.values())))
+    emb = np.stack([known[t] for t in inputs]).astype(np.float32)
     extra = np.stack([extra_features(t) for t in reds])
     return np.concatenate([emb, extra], axis=1)
 
@@ -95,10 +108,13 @@ def main() -> None:
     ap.add_argument("--c", type=float, default=2.0, help="inverse regularisation strength")
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--cv-only", action="store_true", help="report scores, do not write the model")
+    ap.add_argument("--data", type=Path, nargs="+", default=[DATA_DIR], help="folders of *.jsonl examples")
+    ap.add_argument("--cache", type=Path, default=None, help="an .npz file that keeps embeddings between runs")
+    ap.add_argument("--out", type=Path, default=MODEL_PATH, help="where to write the weights")
     args = ap.parse_args()
 
     rng = random.Random(7)
-    examples = load_examples()
+    examples = [ex for d in args.data for ex in load_examples(d)]
     texts, labels, groups = [], [], []
     for g, (text, label) in enumerate(examples):
         for v in variants(text, rng, args.variants):
@@ -106,17 +122,27 @@ def main() -> None:
             labels.append(label)
             groups.append(g)
     embed = default_embed()
-    X = featurize(texts, embed)
+    X = featurize(texts, embed, args.cache)
     Y = np.array([[1 if lab == name else 0 for name in LABELS] for lab in labels])
-    groups_a = np.array(groups)
 
+    if args.folds > 1:
+        _report_cv(X, Y, np.array(groups), args.folds, args.c)
+    if args.cv_only:
+        return
+    W, b = _fit(X, Y, args.c)
+    TopicClassifier(labels=LABELS, weights=W, bias=b, dim=X.shape[1] - len(extra_features("x"))).save(args.out)
+    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+
+
+def _report_cv(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, folds: int, c: float) -> None:
+    """Grouped k-fold precision/recall per label: variants of one example never straddle folds."""
     from sklearn.model_selection import GroupKFold
 
     P = np.zeros(Y.shape, dtype=np.float32)
-    for tr, te in GroupKFold(n_splits=args.folds).split(X, Y, groups_a):
-        W, b = _fit(X[tr], Y[tr], args.c)
+    for tr, te in GroupKFold(n_splits=folds).split(X, Y, groups):
+        W, b = _fit(X[tr], Y[tr], c)
         P[te] = 1 / (1 + np.exp(-(X[te] @ W + b)))
-    print(f"{len(examples)} examples, {len(texts)} with variants, {args.folds}-fold grouped CV (threshold 0.5)")
+    print(f"{len(set(groups.tolist()))} examples, {len(X)} with variants, {folds}-fold grouped CV (threshold 0.5)")
     print(f"{'label':22} {'n':>5} {'precision':>9} {'recall':>7} {'f1':>6}")
     for j, name in enumerate(LABELS):
         pred = P[:, j] >= 0.5
@@ -125,11 +151,6 @@ def main() -> None:
         rec = tp / max(int(Y[:, j].sum()), 1)
         f1 = 2 * prec * rec / max(prec + rec, 1e-9)
         print(f"{name:22} {int(Y[:, j].sum()):5d} {prec:9.3f} {rec:7.3f} {f1:6.3f}")
-    if args.cv_only:
-        return
-    W, b = _fit(X, Y, args.c)
-    TopicClassifier(labels=LABELS, weights=W, bias=b, dim=X.shape[1] - len(extra_features("x"))).save(MODEL_PATH)
-    print(f"wrote {MODEL_PATH} ({MODEL_PATH.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":
