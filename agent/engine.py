@@ -55,6 +55,9 @@ _HOURS_RE = re.compile(
     r"\b(\d{1,2}(:\d{2})?\s?(am|pm|[ap]\.m\.)|\d{1,2}:\d{2}|24/7|around the clock|"
     r"(mon|tues|wednes|thurs|fri|satur|sun)day)\b", re.IGNORECASE)
 _HOURS_QUERY = "When is the customer support team available? Opening hours to talk to a person"
+# A sentence that states when people answer names them (or the chat they staff).
+_PEOPLE_RE = re.compile(r"\b(team|agents?|advisers?|advisors?|staff|people|person|specialists?|"
+                        r"representatives?|we are|we're|live chat|chat with us)\b", re.IGNORECASE)
 
 DM_INVITE = ("Thanks for reaching out! This is best handled privately: please send us a direct "
              "message so we can help with the details there.")
@@ -147,6 +150,7 @@ class Engine:
         self._decisions: OrderedDict[tuple[str, str], Decision] = OrderedDict()
         self._decisions_lock = threading.Lock()
         self._hours: str | None | bool = False  # False: not looked up yet
+        self._hours_generation: int | None = None  # the KB version the hours came from
 
     # ------------------------------------------------------------------ public API
     def handle(self, msg: InboundMessage) -> Decision:
@@ -340,7 +344,8 @@ class Engine:
             return self._unanswerable(conv, turn, public, why=note)
         cited = _cited_passages(composed, grounding)
         link = cited[0].url if cited else None
-        formatted = format_reply(composed.text, turn.msg.channel, public=public, link=link)
+        keep = self._answering_sentence(composed.text, request.question) if public else None
+        formatted = format_reply(composed.text, turn.msg.channel, public=public, link=link, keep=keep)
         reply = _scrub(formatted.text, turn.redaction.values)
         parts = [_scrub(p, turn.redaction.values) for p in formatted.parts]
         conv.unanswered_turns = 0
@@ -348,6 +353,20 @@ class Engine:
         return self._finish(conv, turn, Action.ANSWER, reply, parts=parts,
                             citations=_citations(cited), composer=composed.composer,
                             composer_note=note, grounded=grounding.share)
+
+    def _answering_sentence(self, text: str, question: str) -> int | None:
+        """Index of the reply sentence closest to the question (what a shortened public reply
+        keeps), or None without an embedder."""
+        sentences = split_sentences(re.sub(r"[ \t]+", " ", text).strip())
+        if len(sentences) < 2 or self.embed is None:
+            return None
+        try:
+            vectors = self.embed([question, *sentences])
+        except Exception:  # noqa: BLE001 - shortening falls back to the reply's own order
+            return None
+        if vectors is None:
+            return None
+        return int(np.argmax(vectors[1:] @ vectors[0]))
 
     def _compose(self, request: ComposeRequest, turn: _Turn
                  ) -> tuple[Composed | None, GroundingResult | None, str]:
@@ -546,24 +565,36 @@ class Engine:
             return {Priority.URGENT: 15, Priority.HIGH: 60, Priority.NORMAL: 240}.get(priority, 1440)
 
     def _support_hours(self) -> str | None:
-        """The human team's hours as the KB states them (looked up once, then remembered)."""
-        if self._hours is not False:
+        """The human team's hours: from settings, else as the KB states them in the passage that
+        answers "when can I reach a person" (looked up once per KB version, then remembered)."""
+        if self.settings.support_hours:
+            return self.settings.support_hours
+        generation = getattr(getattr(self.index, "_mirror", None), "generation", None)
+        if self._hours is not False and self._hours_generation == generation:
             return self._hours  # type: ignore[return-value]
         found: str | None = None
         try:
-            result = self.index.search(_HOURS_QUERY, k=3)
-            for passage in result.passages:
-                for sentence in split_sentences(passage_body(passage)):
-                    if _HOURS_RE.search(sentence) and not sentence.endswith("?"):
-                        found = hours_span(sentence)
-                        if found:
-                            break
-                if found:
-                    break
+            found = self._hours_from_kb()
         except Exception:  # noqa: BLE001 - hours are a courtesy; never block an escalation
             log.warning("could not look up the support hours in the KB")
-        self._hours = found
+        self._hours, self._hours_generation = found, generation
         return found
+
+    def _hours_from_kb(self) -> str | None:
+        # Only the best document's passages, and only a sentence that says when people answer:
+        # a "24/7" self-service page or phone line is not the social team's hours.
+        result = self.index.search(_HOURS_QUERY, k=3)
+        if not result.passages:
+            return None
+        best_doc = result.passages[0].doc_id
+        for passage in (p for p in result.passages if p.doc_id == best_doc):
+            for heading, sentence in _sentences_under_headings(passage.text):
+                if (_HOURS_RE.search(sentence) and not sentence.endswith("?")
+                        and (_PEOPLE_RE.search(sentence) or _PEOPLE_RE.search(heading))):
+                    found = hours_span(sentence)
+                    if found:
+                        return found
+        return None
 
     def _cached(self, key: str, message_id: str) -> Decision | None:
         with self._decisions_lock:
@@ -605,6 +636,22 @@ def _utcnow():
 _DAY_RE = re.compile(r"\b(mon|tues|wednes|thurs|fri|satur|sun)day\b", re.IGNORECASE)
 _TIME_RE = re.compile(r"\d{1,2}(:\d{2})?(\s?(am|pm))?(\s?[-–]\s?\d{1,2}(:\d{2})?(\s?(am|pm))?)?"
                       r"(\s(CET|CEST|GMT|UTC|[A-Z]{2,4}T))?", re.IGNORECASE)
+
+
+def _sentences_under_headings(text: str) -> list[tuple[str, str]]:
+    """(the Markdown heading above it, sentence) for every sentence of a passage."""
+    out: list[tuple[str, str]] = []
+    heading = ""
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        stripped = line.strip()
+        # A chunk opens with its "Title > Section" line; Markdown headings open sections.
+        if stripped.startswith("#") or (n == 0 and len(lines) > 1 and not lines[1].strip()):
+            heading = stripped.lstrip("# ")
+            continue
+        plain = re.sub(r"(\*\*|__|`)", "", stripped.strip("|").replace("|", ","))
+        out += [(heading, s) for s in split_sentences(plain)]
+    return out
 
 
 def hours_span(sentence: str) -> str | None:

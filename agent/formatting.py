@@ -52,17 +52,30 @@ def _cut_words(sentence: str, limit: int, measure) -> str:
     return out.rstrip(" ,;:") + _ELLIPSIS
 
 
-def shorten(text: str, limit: int, measure=len) -> str:
-    """Keep whole sentences from the start while they fit; cut the first one if none fits."""
+def shorten(text: str, limit: int, measure=len, keep: int | None = None) -> str:
+    """Keep whole sentences in their order while they fit; cut the first one if none fits.
+
+    `keep` is the index of the sentence that answers the question: it goes in first, and the
+    others fill the room around it, so a short public reply never loses the answer to its intro.
+    """
     if measure(text) <= limit:
         return text
-    out = ""
-    for sentence in split_sentences(text):
-        candidate = f"{out} {sentence}".strip()
-        if measure(candidate) > limit:
-            break
-        out = candidate
-    return out or _cut_words(split_sentences(text)[0] if split_sentences(text) else text, limit, measure)
+    sentences = split_sentences(text)
+    if not sentences:
+        return _cut_words(text, limit, measure)
+    order = list(range(len(sentences)))
+    if keep is not None and 0 <= keep < len(sentences):
+        order = [keep] + [i for i in order if i != keep]
+    kept: list[int] = []
+    for i in order:
+        candidate = " ".join(sentences[j] for j in sorted(kept + [i]))
+        if measure(candidate) <= limit:
+            kept.append(i)
+        elif keep is None or not kept:
+            break  # in plain order, a sentence that does not fit ends the reply
+    if not kept:
+        return _cut_words(sentences[order[0]], limit, measure)
+    return " ".join(sentences[j] for j in sorted(kept))
 
 
 def split_parts(text: str, limit: int, measure=len) -> list[str]:
@@ -102,8 +115,9 @@ def split_parts(text: str, limit: int, measure=len) -> list[str]:
 
 
 def format_reply(body: str, channel: Channel, *, public: bool = False, link: str | None = None,
-                 link_label: str = "More") -> FormattedReply:
-    """Body plus an optional citation link, fitted to the channel (X public: one post)."""
+                 link_label: str = "More", keep: int | None = None) -> FormattedReply:
+    """Body plus an optional citation link, fitted to the channel (X public: one post); `keep`
+    is the sentence of the body that a shortened reply must keep (see shorten)."""
     body = re.sub(r"[ \t]+", " ", body).strip()
     limit = channel_limit(channel, public)
     measure = _measure(channel)
@@ -115,9 +129,9 @@ def format_reply(body: str, channel: Channel, *, public: bool = False, link: str
         if link_line:
             room = limit - measure(" " + link_line)
             if room >= 80:  # enough room for a useful sentence: keep the link
-                text = f"{shorten(body, room, measure)} {link_line}"
+                text = f"{shorten(body, room, measure, keep)} {link_line}"
                 return FormattedReply(text=text, parts=[text], shortened=True)
-        text = shorten(body, limit, measure)
+        text = shorten(body, limit, measure, keep)
         return FormattedReply(text=text, parts=[text], link_dropped=bool(link_line), shortened=True)
     full = f"{body}\n\n{link_line}" if link_line else body
     parts = split_parts(full, limit, measure)

@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     retrieval_k: int = 5
     answerability_threshold: float = 0.5
 
+    # --- replies ---------------------------------------------------------------
+    # When people answer, as the handoff reply states it ("Monday to Friday 9am-6pm CET"). Unset:
+    # taken from the KB only when a passage about reaching a person states the team's hours;
+    # otherwise the reply says nothing about hours rather than quote the wrong ones.
+    support_hours: str | None = None
+
     # --- composer / LLM --------------------------------------------------------
     llm_provider: Literal["auto", "extractive", "openai", "llamacpp"] = "auto"
     openai_base_url: str | None = None

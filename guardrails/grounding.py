@@ -182,7 +182,10 @@ def split_sentences(text: str) -> list[str]:
     """Split prose into sentences; list items and lines count as sentence boundaries."""
     protected = text
     for abbr in _ABBREVIATIONS:
-        protected = re.sub(re.escape(abbr), abbr.replace(".", "\x00"), protected, flags=re.IGNORECASE)
+        # Whole words only ("st." inside "post." or "ms." inside "items." ends a sentence), and the
+        # writer's own case kept ("St. Mary" stays capitalised).
+        protected = re.sub(r"(?<![\w.])" + re.escape(abbr), lambda m: m.group(0).replace(".", "\x00"),
+                           protected, flags=re.IGNORECASE)
     parts = _SENTENCE_END_RE.split(protected)
     out = []
     for part in parts:
