@@ -43,7 +43,6 @@ from guardrails.verdict import Verdict
 from retrieval.lexical import normalise_query
 from retrieval.index import KnowledgeIndex
 from retrieval.passage import Passage
-from retrieval.sentences import passage_body
 
 log = logging.getLogger(__name__)
 
@@ -569,7 +568,7 @@ class Engine:
         answers "when can I reach a person" (looked up once per KB version, then remembered)."""
         if self.settings.support_hours:
             return self.settings.support_hours
-        generation = getattr(getattr(self.index, "_mirror", None), "generation", None)
+        generation = getattr(self.index, "generation", None)
         if self._hours is not False and self._hours_generation == generation:
             return self._hours  # type: ignore[return-value]
         found: str | None = None

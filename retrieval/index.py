@@ -275,6 +275,11 @@ class KnowledgeIndex:
                 "internal": meta.get("audience") == "internal"}
 
     @property
+    def generation(self) -> int:
+        """The index version this process serves (bumped by every ingest that changed something)."""
+        return self._mirror.generation
+
+    @property
     def chunk_count(self) -> int:
         return self._mirror.size
 
