@@ -242,12 +242,7 @@ class Engine:
         public = msg.is_public
         history_items = _guard_history(conv)
         report = self.guard.check(turn.text, public=public, history=history_items)
-        turn.report = report
-        turn.redaction = report.redacted
-        turn.verdicts = [v for v in report.verdicts if v.triggered]
-        conv.sentiment.append(round(float(report.sentiment), 4))
-        _merge_kinds(conv, report.redacted.kinds)
-        self._add_user_turn(conv, turn)
+        self._record_checked_turn(conv, turn, report)
 
         outcome = self._decide(report, public, conv)
         language = _language(report)
@@ -496,12 +491,7 @@ class Engine:
                   and v.category == Reason.SAFETY_CRISIS]
         if not crisis:
             return None
-        turn.report = report
-        turn.redaction = report.redacted
-        turn.verdicts = [v for v in report.verdicts if v.triggered]
-        conv.sentiment.append(round(float(report.sentiment), 4))
-        _merge_kinds(conv, report.redacted.kinds)
-        self._add_user_turn(conv, turn)
+        self._record_checked_turn(conv, turn, report)
         self.handoff.relay(conv, turn.redaction.text)  # the agent reads the words themselves too
         reasons = [Reason.SAFETY_CRISIS, *[r for r in self._open_reasons(conv) if r != Reason.SAFETY_CRISIS]]
         return self._escalate(conv, turn, reasons, Priority.URGENT, None, evidence=crisis,
@@ -539,6 +529,15 @@ class Engine:
             composer_note=composer_note, grounded=grounded, conversation_id=conv.id)
 
     # ------------------------------------------------------------------ helpers
+    def _record_checked_turn(self, conv: Conversation, turn: _Turn, report: InputReport) -> None:
+        """Keep what the input checks found on the turn and record the (redacted) user turn."""
+        turn.report = report
+        turn.redaction = report.redacted
+        turn.verdicts = [v for v in report.verdicts if v.triggered]
+        conv.sentiment.append(round(float(report.sentiment), 4))
+        _merge_kinds(conv, report.redacted.kinds)
+        self._add_user_turn(conv, turn)
+
     def _add_user_turn(self, conv: Conversation, turn: _Turn) -> None:
         conv.turns.append(Turn(role="user", text=turn.redaction.text, message_id=turn.msg.message_id))
 
