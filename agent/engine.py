@@ -299,8 +299,7 @@ class Engine:
         """Retrieval with the previous user turns as context, so follow-ups find their topic."""
         # Small talk says nothing about the topic: "thanks", "yes" as context pulled "where is my
         # order?" towards FAQ answers that start with "Yes".
-        prior_users = [t.text for t in conv.turns[:-1]
-                       if t.role == "user" and not courtesy_kind(t.text)][-HISTORY_USER_TURNS:]
+        prior_users = _prior_user_texts(conv)
         result = self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
                                    history=prior_users or None)
         if prior_users and (not result.passages or result.answerability < self.settings.answerability_threshold):
@@ -314,18 +313,19 @@ class Engine:
     def _agent_passages(self, conv: Conversation, turn: _Turn) -> list[Any]:
         """The packet's KB context for the human: internal articles too (marked internal). The
         customer's own turn.passages never hold them, so no reply or LLM prompt can."""
-        users = [t.text for t in conv.turns if t.role == "user"][:-1]  # the last one is this message
-        prior = [u for u in users if not courtesy_kind(u)][-HISTORY_USER_TURNS:]
+        if turn.passages and not getattr(self.index, "has_internal", True):
+            return list(turn.passages)  # no internal documents: the customer search is the same
+        prior = _prior_user_texts(conv)
         try:
             found = self.index.search(turn.redaction.text, k=self.settings.retrieval_k,
                                       history=prior or None, audience="agent")
         except TypeError:  # an index without audiences (test doubles) has no internal documents
-            return list(turn.passages)
+            found = self.index.search(turn.redaction.text, k=self.settings.retrieval_k, history=prior or None)
         except Exception:  # noqa: BLE001 - context for the agent must never block a handoff
             log.warning("agent-side retrieval for the escalation packet failed", exc_info=True)
             return list(turn.passages)
-        if not any(p.internal for p in found.passages):
-            return list(turn.passages)  # nothing internal: keep what the customer search found
+        if not turn.passages:
+            turn.passages = [p for p in found.passages if not p.internal]
         return list(found.passages)
 
     def _answer(self, conv: Conversation, turn: _Turn, public: bool) -> Decision:
@@ -435,20 +435,16 @@ class Engine:
         priority = priority or self._priority(reasons)
         sla = sla_minutes if sla_minutes is not None else self._sla(priority)
         hours = None if public else self._support_hours()
-        if not turn.passages:
-            # Whatever triggered the handoff, the agent starts from what the KB says about the
-            # message (kb_tried, and a suggested reply built from it when one fits).
-            try:
-                self._retrieve(conv, turn)
-            except Exception:  # noqa: BLE001 - context for the agent must never block a handoff
-                log.warning("retrieval for the escalation packet failed", exc_info=True)
         # The bot's reply is part of the transcript the human reads, so record it first.
         placeholder = Turn(role="bot", text="", action=str(Action.ESCALATE),
                            message_id=turn.msg.message_id)
         conv.turns.append(placeholder)
+        # Whatever triggered the handoff, the agent starts from what the KB says about the
+        # message (kb_tried, and a suggested reply built from it when one fits): one search.
+        agent_passages = self._agent_passages(conv, turn)
         packet = self.handoff.escalate(
             conv, reasons=reasons, priority=priority, sla_minutes=sla, evidence=evidence,
-            passages=self._agent_passages(conv, turn), public=public,
+            passages=agent_passages, public=public,
             intent=_intent(reasons, turn.passages), pii_values=list(turn.redaction.values),
             language=language)
         if language != "en":
@@ -746,6 +742,13 @@ def _courtesy_reply(conv: Conversation, kind: str) -> str | None:
     if last is not None and kind == "yes" and last.action == str(Action.ANSWER):
         return COURTESY_TEXT["agreed"]
     return None
+
+
+def _prior_user_texts(conv: Conversation) -> list[str]:
+    """The user turns before the latest one, small talk left out ("thanks", "yes" say nothing
+    about the topic), newest last: the context retrieval reads for a follow-up."""
+    users = [t.text for t in conv.turns if t.role == "user"][:-1]
+    return [u for u in users if not courtesy_kind(u)][-HISTORY_USER_TURNS:]
 
 
 def _language(report: InputReport) -> str:

@@ -126,12 +126,9 @@ class Embedder:
         # The answer is assembled from this call's own vectors, not read back from the cache:
         # a batch larger than the cache evicts its own first rows (12,000 FAQ titles at start-up
         # failed with KeyError on the first one).
-        found: dict[str, np.ndarray] = {}
-        for text in dict.fromkeys(texts):
-            cached = self._query_cache.get(text)
-            if cached is not None:
-                found[text] = cached
-        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        unique = list(dict.fromkeys(texts))
+        found = {t: self._query_cache[t] for t in unique if t in self._query_cache}
+        missing = [t for t in unique if t not in found]
         if missing:
             for text, vector in zip(missing, self.embed(missing)):
                 vector.setflags(write=False)

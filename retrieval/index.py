@@ -275,6 +275,11 @@ class KnowledgeIndex:
                 "internal": meta.get("audience") == "internal"}
 
     @property
+    def has_internal(self) -> bool:
+        """Whether any indexed chunk is for agents only (then an agent search differs)."""
+        return bool(self._mirror.internal.any())
+
+    @property
     def generation(self) -> int:
         """The index version this process serves (bumped by every ingest that changed something)."""
         return self._mirror.generation
